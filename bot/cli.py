@@ -1,0 +1,126 @@
+"""`rotation-bot` command line (DESIGN §4): every command takes the same data flags.
+
+stdout carries results only (`--json` prints exactly one JSON object); logs and progress go
+to stderr. Errors print one line (never a traceback) and exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bot.errors import ConfigError
+from bot.settings import Settings, load_settings
+from signals.errors import SignalsError
+from signals.sources import SOURCE_NAMES, DataSpec
+
+log = logging.getLogger("rotation_bot")
+
+
+def _date(text: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(pd.to_datetime(text, format="%Y-%m-%d"))
+    except (ValueError, TypeError) as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def _data_flags() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("data (override the config file)")
+    g.add_argument("--config", metavar="FILE", help="config file (default: see README)")
+    g.add_argument("--source", choices=SOURCE_NAMES, help="price source")
+    g.add_argument(
+        "--prices", metavar="PATH", action="append", type=Path, help="price file (repeatable)"
+    )
+    g.add_argument("--members", metavar="PATH", type=Path, help="universe file")
+    g.add_argument("--membership", metavar="PATH", type=Path, help="point-in-time membership")
+    g.add_argument("--shares", metavar="PATH", type=Path, help="market-cap snapshot file")
+    g.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    return p
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The config file with the command line's data flags on top."""
+    overrides: dict[str, Any] = {
+        "data.source": args.source,
+        "data.prices": [str(p) for p in args.prices] if args.prices else None,
+        "data.members": str(args.members) if args.members else None,
+        "data.membership": str(args.membership) if args.membership else None,
+        "data.shares": str(args.shares) if args.shares else None,
+    }
+    if args.prices and not args.source:
+        overrides["data.source"] = "files"
+    return load_settings(args.config, overrides)
+
+
+def data_spec(settings: Settings) -> DataSpec:
+    d = settings.data
+    return DataSpec(
+        source=d.source,
+        prices=tuple(d.prices),
+        members=d.members,
+        membership=d.membership,
+        shares=d.shares,
+        cache_dir=d.cache_dir,
+        demo_seed=d.demo_seed,
+        demo_years=d.demo_years,
+    )
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Compute every signal as of a session and print them."""
+    from bot.render.console import format_snapshot
+    from bot.market_state import build_market_state
+
+    settings = settings_from_args(args)
+    state = build_market_state(data_spec(settings), as_of=args.as_of)
+    snap = state.snapshot
+    if args.json:
+        sys.stdout.write(json.dumps(snap.to_json(), allow_nan=False) + "\n")
+    else:
+        sys.stdout.write(format_snapshot(snap) + "\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rotation-bot",
+        description="Watch the US market for rotation out of the mega-caps; alert chats.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _data_flags()
+
+    ev = sub.add_parser(
+        "evaluate", parents=[common], help="compute every signal as of a session"
+    )
+    ev.add_argument("--as-of", type=_date, metavar="DATE", help="use data up to this session")
+    ev.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    ev.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except (ConfigError, SignalsError) as exc:
+        print(f"rotation-bot: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

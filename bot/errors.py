@@ -1,0 +1,20 @@
+"""Exceptions of the application layer that tell the operator what to do (STYLE §10)."""
+
+from __future__ import annotations
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; fatal at start. The message names the field (and the
+    line of the YAML file where one is known)."""
+
+
+class DeliveryError(Exception):
+    """A send failed. `retry_after` (seconds) is set when the platform said when to retry;
+    `permanent` when retrying can never help (blocked, kicked, channel not found)."""
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent

@@ -1,0 +1,158 @@
+"""Typed settings: the YAML config file plus the environment, validated at start.
+
+Lookup (DESIGN §4): `--config`, then `$ROTATION_BOT_CONFIG`, then `./config/rotation.yaml`,
+then the copy packaged with the bot. Command-line flags override the file; secrets come from
+the environment only and are `SecretStr` so they never print.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+from bot.yaml_lines import locate
+
+DEFAULT_DATABASE_URL = "sqlite:///./rotation-bot.db"
+LOCAL_CONFIG = Path("config/rotation.yaml")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSettings(_Strict):
+    """Where prices, members and snapshots come from (the shared data flags)."""
+
+    source: Literal["demo", "yahoo", "files"] = "demo"
+    prices: tuple[Path, ...] = ()
+    members: Path | None = None
+    membership: Path | None = None
+    shares: Path | None = None
+    cache_dir: Path = Path(".rotation-bot/cache")
+    demo_seed: int = 7
+    demo_years: int = Field(7, ge=6, le=40)
+
+
+class GuardSettings(_Strict):
+    """Rules evaluate only on fresh, well-covered data (DESIGN §4)."""
+
+    max_stale_sessions: int = Field(0, ge=0)
+    min_coverage: float = Field(0.9, ge=0.0, le=1.0)
+    #: after this many consecutive guarded sessions a data_health alert goes to admins
+    data_health_after: int = Field(3, ge=1)
+
+
+class AlertSettings(_Strict):
+    """How old alerts from a catch-up are treated, and the footer every alert carries."""
+
+    late_after_sessions: int = Field(3, ge=0)
+    late_policy: Literal["mark", "skip"] = "mark"
+    footer: str = "Not investment advice."
+
+
+class Secrets(BaseSettings):
+    """Tokens and endpoints from the environment only (DESIGN §6)."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    telegram_bot_token: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    database_url: SecretStr | None = None
+    telegram_base_url: str | None = None
+    slack_api_url: str | None = None
+
+
+class Settings(_Strict):
+    """The whole validated configuration."""
+
+    data: DataSettings = DataSettings()
+    database_url: str = DEFAULT_DATABASE_URL
+    guard: GuardSettings = GuardSettings()
+    alerts: AlertSettings = AlertSettings()
+    rules: tuple[dict[str, Any], ...] = ()
+    destinations: tuple[dict[str, Any], ...] = ()
+    admins: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    schedule: dict[str, Any] = Field(default_factory=dict)
+    delivery: dict[str, Any] = Field(default_factory=dict)
+    health: dict[str, Any] = Field(default_factory=dict)
+    config_path: str | None = None
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _admin_ids_as_strings(cls, v: Any) -> Any:
+        if isinstance(v, Mapping):
+            return {k: tuple(str(x) for x in (ids or ())) for k, ids in v.items()}
+        return v
+
+
+def find_config(explicit: str | Path | None = None) -> Path:
+    """The config file to read, by the lookup order of DESIGN §4."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        return path
+    env = os.environ.get("ROTATION_BOT_CONFIG")
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise ConfigError(f"ROTATION_BOT_CONFIG points at a missing file: {path}")
+        return path
+    if LOCAL_CONFIG.is_file():
+        return LOCAL_CONFIG
+    with resources.as_file(resources.files("bot.defaults") / "rotation.yaml") as p:
+        return Path(p)
+
+
+def _format_errors(exc: ValidationError, text: str, path: Path) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = [p for p in err["loc"] if p != "__root__"]
+        field = ".".join(str(p) for p in loc) or "(top level)"
+        line = locate(text, loc)
+        where = f"{path}:{line}" if line else str(path)
+        lines.append(f"{where}: {field}: {err['msg']}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def load_settings(
+    config: str | Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Read, merge and validate. `overrides` are dotted keys from the command line
+    (``{"data.source": "files"}``); values of None are ignored."""
+    path = find_config(config)
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of settings")
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        node = raw
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    secrets = Secrets()
+    if secrets.database_url is not None:
+        raw["database_url"] = secrets.database_url.get_secret_value()
+    raw["config_path"] = str(path)
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, text, path)) from None
