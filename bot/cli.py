@@ -76,8 +76,8 @@ def data_spec(settings: Settings) -> DataSpec:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Compute every signal as of a session and print them."""
-    from bot.render.console import format_snapshot
     from bot.market_state import build_market_state
+    from bot.render.console import format_snapshot
 
     settings = settings_from_args(args)
     state = build_market_state(data_spec(settings), as_of=args.as_of)
@@ -97,9 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = _data_flags()
 
-    ev = sub.add_parser(
-        "evaluate", parents=[common], help="compute every signal as of a session"
-    )
+    ev = sub.add_parser("evaluate", parents=[common], help="compute every signal as of a session")
     ev.add_argument("--as-of", type=_date, metavar="DATE", help="use data up to this session")
     ev.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     ev.set_defaults(func=cmd_evaluate)

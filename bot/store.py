@@ -1,0 +1,158 @@
+"""The bot's database: connection, schema, and the queries every layer shares.
+
+SQLite by default (a file next to the bot; `sqlite://` for a throwaway in-memory store),
+PostgreSQL through `DATABASE_URL`. Write transactions on SQLite start with BEGIN IMMEDIATE so
+two processes racing on one file serialise instead of failing half-way; on PostgreSQL the
+outbox is claimed with FOR UPDATE SKIP LOCKED so several workers share it (DESIGN §7).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import create_engine, event, func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from bot.db_models import Base, DeliveryRow, DestinationRow, SchemaVersion
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+MEMORY_URL = "sqlite://"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(ts: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything here is UTC."""
+    if ts is None:
+        return None
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" event emit BEGIN
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn) -> None:  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """Delivery outbox by state; feeds /status and /metrics."""
+
+    pending: int = 0
+    retrying: int = 0
+    sending: int = 0
+    delivered: int = 0
+    dead: int = 0
+    cancelled: int = 0
+
+
+class Store:
+    """Owns the SQLAlchemy engine and hands out transactions."""
+
+    def __init__(self, url: str = MEMORY_URL) -> None:
+        self.url = url
+        kwargs: dict = {}
+        if url.startswith("sqlite"):
+            if url in (MEMORY_URL, "sqlite:///:memory:"):
+                kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+            else:
+                kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        self.engine = create_engine(url, **kwargs)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        if self.is_sqlite:
+            _sqlite_setup(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._create_schema()
+
+    def _create_schema(self) -> None:
+        Base.metadata.create_all(self.engine)
+        with self.transaction() as s:
+            row = s.get(SchemaVersion, 1)
+            if row is None:
+                s.add(SchemaVersion(id=1, version=SCHEMA_VERSION))
+            elif row.version > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"database schema v{row.version} is newer than this bot (v{SCHEMA_VERSION}); "
+                    "upgrade rotation-bot"
+                )
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commit on success, roll back on any error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- outbox queries shared by delivery, /status and /metrics ---------------------------
+
+    def queue_counts(self, now: datetime | None = None) -> QueueCounts:
+        now = now or utcnow()
+        with self.transaction() as s:
+            rows = s.execute(
+                select(DeliveryRow.status, DeliveryRow.attempts, func.count()).group_by(
+                    DeliveryRow.status, DeliveryRow.attempts
+                )
+            ).all()
+        counts: dict[str, int] = {}
+        for status, attempts, n in rows:
+            key = "retrying" if status == "pending" and attempts > 0 else status
+            counts[key] = counts.get(key, 0) + n
+        known = QueueCounts.__dataclass_fields__
+        return QueueCounts(**{k: v for k, v in counts.items() if k in known})
+
+    def claim_deliveries(
+        self, worker: str, limit: int = 50, lease: timedelta = timedelta(minutes=2)
+    ) -> list[int]:
+        """Claim due outbox rows for `worker` until the lease ends; returns their ids.
+
+        A row whose lease ran out (its worker died mid-send) is claimable again, which is how
+        a crash loses nothing; at most the sends in flight at the crash can repeat.
+        """
+        now = utcnow()
+        with self.transaction() as s:
+            due = (
+                select(DeliveryRow.id)
+                .where(
+                    ((DeliveryRow.status == "pending") & (DeliveryRow.next_attempt_at <= now))
+                    | ((DeliveryRow.status == "sending") & (DeliveryRow.claimed_until < now))
+                )
+                .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
+                .limit(limit)
+            )
+            if not self.is_sqlite:
+                due = due.with_for_update(skip_locked=True)
+            ids = list(s.scalars(due))
+            if ids:
+                s.execute(
+                    update(DeliveryRow)
+                    .where(DeliveryRow.id.in_(ids))
+                    .values(status="sending", claimed_until=now + lease)
+                )
+        if ids:
+            log.debug("worker %s claimed %d deliveries", worker, len(ids))
+        return ids
+
+    def enabled_destinations(self, session: Session) -> list[DestinationRow]:
+        return list(session.scalars(select(DestinationRow).where(DestinationRow.enabled)))
