@@ -92,11 +92,31 @@ class Universe:
 
 def _read_csv(path: Path | str, what: str) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, comment="#")
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, comment="#")
+        df.attrs["path"] = str(path)
+        return df
     except FileNotFoundError as exc:
         raise DataFileError(f"{what} file not found: {path}") from exc
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DataFileError(f"{what} file {path} cannot be parsed: {exc}") from exc
+
+
+def _file_line(df: pd.DataFrame, row: int) -> int:
+    """The 1-based file line of data row `row`, so errors point at the right line.
+
+    The reader skips comment and blank lines; re-read the file (only on the error path) to
+    count them. A frame not read from a file assumes one header line and no comments.
+    """
+    path = df.attrs.get("path")
+    if path is not None:
+        try:
+            with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+                lines = [i for i, x in enumerate(fh, 1) if x.strip() and not x.startswith("#")]
+        except OSError:
+            lines = []
+        if row + 1 < len(lines):
+            return lines[row + 1]
+    return row + 2
 
 
 def members_from_frame(df: pd.DataFrame, origin: str) -> pd.DataFrame:
@@ -110,11 +130,13 @@ def members_from_frame(df: pd.DataFrame, origin: str) -> pd.DataFrame:
         out[c] = df[cols[c]].astype(str).str.strip() if c in cols else ""
     empty = out.index[out["ticker"] == ""]
     if len(empty):
-        raise DataFileError(f"{origin}: empty ticker on line {int(empty[0]) + 2}")
+        raise DataFileError(f"{origin}: empty ticker on line {_file_line(df, int(empty[0]))}")
     dup = out["ticker"].duplicated()
     if dup.any():
-        line = int(np.flatnonzero(dup.to_numpy())[0]) + 2
-        raise DataFileError(f"{origin}: duplicate ticker {out['ticker'][dup].iloc[0]} on line {line}")
+        line = _file_line(df, int(np.flatnonzero(dup.to_numpy())[0]))
+        raise DataFileError(
+            f"{origin}: duplicate ticker {out['ticker'][dup].iloc[0]} on line {line}"
+        )
     company = [
         c if c else company_key(n, t)
         for t, n, c in zip(out["ticker"], out["name"], out["company"], strict=True)
@@ -145,7 +167,7 @@ def load_membership(path: Path | str) -> pd.DataFrame:
         if c == "start_date":
             bad |= raw == ""
         if bad.any():
-            line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+            line = _file_line(df, int(np.flatnonzero(bad.to_numpy())[0]))
             raise DataFileError(f"{path}: line {line}: unparsable {c} {raw[bad].iloc[0]!r}")
         out[c] = parsed.astype("datetime64[ns]")
     return out
