@@ -54,7 +54,9 @@ def open_source(spec: DataSpec) -> PriceSource:
         from signals.sources.yahoo import YahooSource
 
         return YahooSource(cache_dir=Path(spec.cache_dir))
-    raise DataSourceError(f"unknown source {spec.source!r}; choose one of {', '.join(SOURCE_NAMES)}")
+    raise DataSourceError(
+        f"unknown source {spec.source!r}; choose one of {', '.join(SOURCE_NAMES)}"
+    )
 
 
 def load_market(spec: DataSpec, end: pd.Timestamp | None = None) -> MarketData:
