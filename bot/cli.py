@@ -89,6 +89,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_universe(args: argparse.Namespace) -> int:
+    """Rebuild the members file from Wikipedia's S&P 500 list (needs internet)."""
+    from signals.universe_refresh import WIKIPEDIA_URL, refresh_universe
+
+    if not args.refresh:
+        print("rotation-bot universe: nothing to do (use --refresh)", file=sys.stderr)
+        return 1
+    out = args.output or args.members or Path("config/sp500_universe.csv")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    df = refresh_universe(out, url=args.url or WIKIPEDIA_URL)
+    print(
+        f"wrote {len(df)} members to {out}; use it with --members {out} "
+        "or `data.members` in the config"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rotation-bot",
@@ -101,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--as-of", type=_date, metavar="DATE", help="use data up to this session")
     ev.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     ev.set_defaults(func=cmd_evaluate)
+
+    un = sub.add_parser("universe", parents=[common], help="rebuild the members file")
+    un.add_argument("--refresh", action="store_true", help="fetch the S&P 500 list anew")
+    un.add_argument("--output", type=Path, metavar="PATH", help="file to write")
+    un.add_argument("--url", metavar="URL", help="page to read (default: Wikipedia)")
+    un.set_defaults(func=cmd_universe)
     return parser
 
 
