@@ -50,7 +50,7 @@ class Drifts:
     """Annual drift of each factor as ``base + slope * regime`` (regime +1 narrow, -1 broad)."""
 
     market: tuple[float, float] = (0.06, -0.16)
-    mega: tuple[float, float] = (0.0, 0.30)
+    mega: tuple[float, float] = (0.0, 0.36)
     small: tuple[float, float] = (0.0, -0.08)
     value: tuple[float, float] = (0.0, -0.06)
     #: sector tilt slope per GICS sector (positive = leads in narrow phases)
