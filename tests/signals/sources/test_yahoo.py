@@ -543,3 +543,21 @@ def test_corrupt_caps_file_is_set_aside(tmp_path, caplog):
         data = src.load(universe())
     assert len(data.caps) == 3 and "caps.parquet" in caplog.text
     assert (tmp_path / "cache" / "caps.parquet.corrupt").exists()
+
+
+def test_default_info_path_stays_on_the_canned_session(tmp_path):
+    # the real Ticker.info path (quoteSummary, quote, timeseries) meets only the adapter,
+    # which has no fundamentals: the price load still succeeds, with no cap rows
+    adapter = CannedYahoo(yahoo_series(MEMBERS))
+    src = YahooSource(
+        tmp_path / "cache",
+        session=canned_session(adapter),
+        progress=False,
+        start=START,
+        clock=lambda: AFTER_CLOSE,
+    )
+    data = src.load(universe())
+    assert data.closes.notna().all().all()
+    assert data.caps is None and data.valuations is None
+    asked = [u for u in adapter.requests if "quoteSummary" in u]
+    assert any("/quoteSummary/BRK-B" in u for u in asked)
