@@ -44,3 +44,34 @@ def format_value(value: float | None, unit: str, signed: bool = False) -> str:
     if unit == "x":
         return f"{value:+.1f}"
     return f"{sign}{value:.0f}" if float(value).is_integer() else f"{sign}{value:.1f}"
+
+
+# --- Alert messages (bot/render/layout.py builds them; each renderer only adds markup) ---
+APP_NAME = "rotation-bot"
+ICON_APP = "📈"
+ICON_SIMULATED = "🧪"
+ICON_WARNING = "⚠️"
+ICON_INFO = "🔔"
+ICON_RESOLVED = "✅"
+ICON_DATA = "🩺"
+ICON_LATE = "⏰"
+ALERT_HEADING_WARNING = "Warning:"
+ALERT_HEADING_INFO = "Alert:"
+ALERT_HEADING_RESOLVED = "Resolved:"
+ALERT_HEADING_DATA = "Data problem:"
+ALERT_AS_OF = "as of {date}"
+ALERT_VALUE = "value {value}"
+ALERT_THRESHOLD = "threshold {threshold}"
+ALERT_LABEL = "now {label}"
+ALERT_SESSION = "session {date}"
+ALERT_RULE = "rule {rule_id}"
+ALERT_LATE = "late: from {date}, delivered after downtime"
+ALERT_SOURCE = "Source: {source}"
+#: transition -> (singular, plural) for the counts in a message's title line
+ALERT_COUNT_WORDS: dict[str, tuple[str, str]] = {
+    "fired": ("alert", "alerts"),
+    "resolved": ("resolved", "resolved"),
+    "data_health": ("data problem", "data problems"),
+}
+#: prefix of each part when a long message is split, e.g. "(2/3)"
+PART_OF = "({index}/{total})"

@@ -53,11 +53,14 @@ def hard_split(
     length: Callable[[str], int] = len,
     *,
     atoms: re.Pattern[str] | None = None,
+    first_limit: int | None = None,
 ) -> list[str]:
     """Cut one over-long line into pieces of at most `limit`, joined they give the line back.
 
-    A cut falls after the last space of a piece when that space is in the piece's second half
-    (words stay whole), else at the limit. An atom longer than the limit is cut like plain text
+    `first_limit` (at most `limit`) caps the first piece instead, so the line can start in the
+    room left at the end of a part; the first piece is "" when not even one token fits. A cut
+    falls after the last space of a piece when that space is in the piece's second half (words
+    stay whole), else at the limit. An atom longer than the limit is cut like plain text
     (renderers keep their atoms short, so this is a last resort, not a path they take). Raises
     ValueError when a single code point is longer than the limit.
     """
@@ -71,11 +74,15 @@ def hard_split(
     cur: list[str] = []
     cur_len = 0
     last_space = -1  # index in cur after which a cut keeps words whole
+    cap = limit if first_limit is None else min(first_limit, limit)
     for tok in tokens:
         n = length(tok)
         if n > limit:
             raise ValueError(f"limit {limit} is smaller than the character {tok!r}")
-        while cur and cur_len + n > limit:  # twice at most: the carry has no space
+        if not pieces and not cur and n > cap:
+            pieces.append("")  # nothing fits in the room given for the first piece
+            cap = limit
+        while cur and cur_len + n > cap:  # twice at most: the carry has no space
             if last_space >= len(cur) // 2:
                 keep, carry = cur[: last_space + 1], cur[last_space + 1 :]
             else:
@@ -84,6 +91,7 @@ def hard_split(
             cur = carry
             cur_len = sum(length(t) for t in cur)
             last_space = -1
+            cap = limit
         cur.append(tok)
         cur_len += n
         if tok.isspace():
@@ -103,8 +111,9 @@ def split_lines(
     """Split `text` into parts of at most `limit` (measured by `length`) on line boundaries.
 
     Lines are packed greedily; the newline where a part ends is consumed, and blank lines at
-    a part's edges are dropped. A line longer than `limit` gets parts of its own, cut by
-    `hard_split` (so those parts join with "" rather than "\\n"). No part is empty or blank; a
+    a part's edges are dropped. A line longer than `limit` starts in the room left in the
+    current part and continues in parts of its own, cut by `hard_split` (so its pieces join
+    with "" rather than "\\n"). No part is empty or blank; a
     text with nothing but whitespace gives no parts. `length` must be additive over
     concatenation (len and utf16_len are).
     """
@@ -129,10 +138,15 @@ def split_lines(
             continue  # a part never starts with a blank line
         n = length(line)
         if n > limit:
-            flush()
-            pieces = [p for p in hard_split(line, limit, length, atoms=atoms) if p.strip()]
-            for piece in pieces[:-1]:
-                parts.append(piece)
+            # start the line in the room left in the current part, then give it parts
+            room = limit - cur_len - newline if cur else limit
+            pieces = hard_split(line, limit, length, atoms=atoms, first_limit=max(room, 0))
+            if cur:
+                cur.append(pieces[0])
+                flush()
+                pieces = pieces[1:]
+            pieces = [p for p in pieces if p.strip()]
+            parts.extend(pieces[:-1])
             if pieces:
                 cur, cur_len = [pieces[-1]], length(pieces[-1])
             continue

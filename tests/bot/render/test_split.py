@@ -58,9 +58,13 @@ def test_long_word_is_cut_at_the_limit() -> None:
     assert split_lines("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5]
 
 
-def test_surrounding_lines_are_kept_around_a_long_line() -> None:
+def test_long_line_starts_in_the_room_left_and_surrounding_lines_are_kept() -> None:
     parts = split_lines("head\n" + "y" * 12 + "\ntail", 10)
-    assert parts == ["head", "y" * 10, "yy\ntail"]
+    assert parts == ["head\nyyyyy", "y" * 7, "tail"]
+    parts = split_lines("head\n" + "y" * 22 + "\nt", 10)
+    assert parts == ["head\nyyyyy", "y" * 10, "y" * 7 + "\nt"]
+    # no room at all: the line starts a part of its own
+    assert split_lines("123456789\n" + "y" * 12, 10) == ["123456789", "y" * 10, "yy"]
 
 
 def test_non_bmp_character_is_never_cut_in_half() -> None:
