@@ -10,8 +10,9 @@ Semantics of a crossing rule (crosses_above; crosses_below is the mirror image)
   crosses_below), strictly. clear defaults to threshold; between clear and threshold the value
   is neither (the hysteresis band).
 - *armed*: not firing, and cleared (or never past) since the last firing. An armed rule goes
-  pending on a past session and fires on the confirm-th consecutive past session; a non-past
-  session resets the count and returns it to ok.
+  pending on a past session and fires on the confirm-th consecutive past session (with
+  confirm 1 it fires at once, no pending event); a non-past session resets the count and
+  returns it to ok.
 - A firing rule resolves on the first cleared session and is armed again at once.
 - A missing session (NaN/None) leaves the state exactly as it was: it neither counts towards
   confirm nor resets it, and cannot fire or resolve. It still counts as a session for cooldown.
