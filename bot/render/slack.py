@@ -15,9 +15,10 @@ Slack treats a zero-width space as a word boundary, which can *enable* emphasis 
 monospace does not read naturally. A look-alike shows as the same glyph and costs one
 character, so the limits stay predictable.
 
-Our own emphasis is written as private-use sentinels while the text is built and split, then
+Our own emphasis is written as sentinels (lone surrogates) while the text is built and split, then
 turned into `*`/`_` for the blocks and dropped for the fallback text; data can never produce a
-sentinel (`escape` maps them to U+FFFD), so markup and data cannot be confused.
+sentinel (`escape` maps them to U+FFFD), so markup and data cannot be confused. Inside one of
+our spans every `*` and `_` of the text is a look-alike, so none can end the span early.
 """
 
 from __future__ import annotations
@@ -43,12 +44,14 @@ SECTION_LIMIT = 3000  # characters of a section's text
 MAX_BLOCKS = 50  # blocks per message
 HEADER_LIMIT = 150  # characters of a header's plain_text
 TEXT_LIMIT = 40_000  # characters of a message's `text`
-#: longest escaped text we wrap in emphasis, so every marked span is far below the limits
+#: longest text we wrap in emphasis, so every marked span is far below the limits
 _MAX_SPAN = 200
-_BOLD, _ITALIC = "\ue000", "\ue001"  # sentinels for our * and _ (see the module docstring)
+#: sentinels for our * and _ (see the module docstring): lone surrogates, which are not text
+#: and which `one_line` already turns into U+FFFD in every data string
+_BOLD, _ITALIC = "\ud800", "\ud801"
 _MARKERS = {_BOLD: "*", _ITALIC: "_"}
 #: what a hard cut must not go through: an entity, or one of our emphasised spans
-_ATOMS = re.compile(r"&(?:amp|lt|gt);|\ue000[^\ue000\n]*\ue000|\ue001[^\ue001\n]*\ue001")
+_ATOMS = re.compile(r"&(?:amp|lt|gt);|\ud800[^\ud800\n]*\ud800|\ud801[^\ud801\n]*\ud801")
 
 _ALWAYS = str.maketrans(
     {
@@ -67,6 +70,7 @@ _ALWAYS = str.maketrans(
 #: `*` or `_` not standing between two ASCII letters/digits: could open or close emphasis
 _EDGE_MARK = re.compile(r"(?<![A-Za-z0-9])[*_]|[*_](?![A-Za-z0-9])")
 _LOOKALIKE = {"*": "\u2217", "_": "\u02cd"}  # ∗ asterisk operator, ˍ low macron
+_LOOKALIKE_ALL = str.maketrans(_LOOKALIKE)
 
 
 @dataclass(frozen=True)
@@ -85,11 +89,12 @@ def escape(text: str) -> str:
 
 def _mark(sentinel: str, text: str) -> str:
     """`text` escaped and marked bold or italic when short and not padded with spaces (Slack
-    ignores `* x*`); otherwise escaped only."""
-    escaped = escape(text)
-    if escaped and escaped.strip() == escaped and len(escaped) <= _MAX_SPAN:
-        return f"{sentinel}{escaped}{sentinel}"
-    return escaped
+    ignores `* x*`); otherwise escaped only. Inside a marked span every `*` and `_` becomes a
+    look-alike, so none can close our emphasis early (`_0_0_`)."""
+    if not text or text.strip() != text or len(text) > _MAX_SPAN:
+        return escape(text)
+    inner = text.translate(_ALWAYS).translate(_LOOKALIKE_ALL)
+    return f"{sentinel}{inner}{sentinel}"
 
 
 def _mrkdwn(built: str) -> str:

@@ -50,7 +50,8 @@ def check_messages(messages: list[SlackMessage], footer: str = "") -> tuple[str,
     assert messages
     shown_blocks, shown_text = [], []
     for msg in messages:
-        json.dumps(msg.blocks)  # a valid payload
+        json.dumps(msg.blocks, ensure_ascii=False).encode("utf-8")  # valid, no lone surrogate
+        msg.text.encode("utf-8")
         assert len(msg.blocks) <= 50
         assert utf16(msg.text) <= 40_000
         header, *sections = msg.blocks
@@ -127,7 +128,17 @@ def test_escape_neutralises_mentions_links_and_emphasis() -> None:
     assert escape("breadth_200d a*b 2024_05_03") == "breadth_200d a*b 2024_05_03"
     # one that could open or close emphasis is replaced; "b*c" cannot do either
     assert escape("_x a_ *b*c") == "ˍx aˍ ∗b*c"
-    assert escape("\ue000") == "\ufffd"  # our private sentinel cannot come from data
+    assert escape("\ud800\ud801") == "\ufffd\ufffd"  # our sentinels cannot come from data
+    assert escape("\ue000") == "\ue000"  # private-use characters are data like any other
+
+
+def test_no_marker_inside_our_own_emphasis() -> None:
+    (msg,) = render_alerts(group([item("x")], footer="0_0 a*b"))
+    assert msg.blocks[-1]["text"]["text"].endswith("\n_0ˍ0 a∗b_")
+    (out,) = render_text_message(TextMessage(MessageKind.STARTUP, "snake_case*x"))
+    assert out.blocks[1]["text"]["text"] == "*snakeˍcase∗x*"
+    (msg,) = render_alerts(group([item("\ud800bold\ud800")]))  # a forged sentinel
+    assert "\ufffdbold\ufffd" in msg.blocks[1]["text"]["text"]
 
 
 def test_simulated_is_in_every_header_and_first_in_the_body() -> None:

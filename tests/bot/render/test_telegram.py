@@ -75,6 +75,7 @@ def check_parts(parts: list[str], footer: str = "") -> str:
     for part in parts:
         assert utf16(part) <= 4096, f"part of {utf16(part)} UTF-16 units"
         assert part.strip(), "Telegram refuses blank messages"
+        part.encode("utf-8")  # no lone surrogate: the request body must be valid UTF-8
         assert not BAD_ENTITY.search(part), "a bare & or an entity Telegram does not know"
         parser = _TelegramHTML()
         parser.feed(part)
