@@ -48,9 +48,12 @@ class AlertView:
 
 def format_number(value: float | None) -> str:
     """A value or threshold as people read it: at most two decimals (three significant
-    digits below 1), thousands separated; an em dash when missing or not finite."""
+    digits below 1), thousands separated, scientific from 10^12; an em dash when missing or
+    not finite."""
     if value is None or not math.isfinite(value):
         return "—"
+    if abs(value) >= 1e12:
+        return f"{value:.3e}"
     if value != 0 and abs(value) < 1:
         text = f"{value:.3g}"
     else:
