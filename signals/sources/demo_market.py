@@ -124,7 +124,8 @@ def _bridged_noise(
     """
     noise = rng.standard_normal(shape) * vol
     onehot = np.eye(int(phase.max()) + 1)[phase]  # (T, P)
-    means = (onehot.T @ noise) / onehot.sum(axis=0).reshape((-1,) + (1,) * (noise.ndim - 1))
+    counts = np.maximum(onehot.sum(axis=0), 1.0)  # a phase cut to nothing has no sessions
+    means = (onehot.T @ noise) / counts.reshape((-1,) + (1,) * (noise.ndim - 1))
     return noise - means[phase]
 
 

@@ -150,7 +150,7 @@ def parse_tickers(table: Table, column: str) -> tuple[np.ndarray, pd.Index]:
         raise table.error(_first(table, bad), "empty ticker")
     # two spellings of one ticker (BRK.B, brk-b) become one
     merged, tickers = pd.factorize(names)
-    return merged[codes], pd.Index(tickers, dtype=object)
+    return merged[codes], pd.Index(tickers)
 
 
 def parse_numbers(table: Table, column: str, label: str, allow_missing: bool) -> np.ndarray:

@@ -151,7 +151,7 @@ def _wide(path: Path, header: dict[str, str]) -> pd.DataFrame:
     values = _wide_values(table, value_cols)
     wide = np.empty_like(values)
     wide[date_code] = values  # codes index the sorted dates, one row each
-    return _frame(wide, days, pd.Index(tickers, dtype=object))
+    return _frame(wide, days, tickers)
 
 
 def _wide_values(table: Table, value_cols: list[str]) -> np.ndarray:
@@ -182,7 +182,7 @@ def _wide_values(table: Table, value_cols: list[str]) -> np.ndarray:
 
 def _frame(values: np.ndarray, sessions: pd.DatetimeIndex, tickers: pd.Index) -> pd.DataFrame:
     index = pd.DatetimeIndex(sessions, name="date").as_unit("ns")
-    return pd.DataFrame(values, index=index, columns=pd.Index(tickers, dtype=object))
+    return pd.DataFrame(values, index=index, columns=pd.Index([str(t) for t in tickers]))
 
 
 # --- market-cap snapshots (--shares) ---------------------------------------------------------

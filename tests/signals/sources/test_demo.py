@@ -150,6 +150,15 @@ def test_a_passed_universe_is_ignored(market: MarketData) -> None:
     pd.testing.assert_frame_equal(data.universe.table, market.universe.table)
 
 
+@pytest.mark.parametrize("years", [3, 4])
+def test_a_shorter_history_keeps_the_latest_phases(years: int) -> None:
+    data = DemoSource(years=years, end=END).load(None)
+    assert data.closes.index[-1] == END
+    assert np.isfinite(data.closes.to_numpy()).all() and (data.closes.to_numpy() > 0).all()
+    s = scenario_signals(data)
+    assert s["breadth"].min() < 40 and s["breadth"].max() > 70
+
+
 def test_years_below_the_minimum_are_refused() -> None:
     with pytest.raises(ValueError, match="at least"):
         DemoSource(years=1)

@@ -129,6 +129,15 @@ def test_source_loads_universe_end_and_caps(tmp_path: Path) -> None:
     assert FilesSource(prices=[prices]).load(universe()).caps is None
 
 
+def test_without_a_universe_the_bundled_list_is_used(tmp_path: Path) -> None:
+    if not (
+        Path(__file__).resolve().parents[3] / "signals" / "data" / "sp500_universe.csv"
+    ).exists():
+        pytest.skip("the bundled universe file is not written yet")
+    data = FilesSource(prices=[write(tmp_path, "p.csv", LONG)]).load(None)
+    assert len(data.universe.tickers) > 400 and "BRK-B" in data.universe.tickers
+
+
 def test_source_refuses_an_end_before_all_data(tmp_path: Path) -> None:
     source = FilesSource(prices=[write(tmp_path, "p.csv", LONG)])
     with pytest.raises(DataSourceError, match="no closes on or before 2023-12-29"):
