@@ -18,6 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.settings_delivery import (
+    AdminSettings,
+    DeliverySettings,
+    DestinationSettings,
+    check_destinations,
+)
 from bot.yaml_lines import locate
 
 DEFAULT_DATABASE_URL = "sqlite:///./rotation-bot.db"
@@ -80,19 +86,19 @@ class Settings(_Strict):
     guard: GuardSettings = GuardSettings()
     alerts: AlertSettings = AlertSettings()
     rules: tuple[dict[str, Any], ...] = ()
-    destinations: tuple[dict[str, Any], ...] = ()
-    admins: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    destinations: tuple[DestinationSettings, ...] = ()
+    admins: AdminSettings = AdminSettings()
     schedule: dict[str, Any] = Field(default_factory=dict)
-    delivery: dict[str, Any] = Field(default_factory=dict)
+    delivery: DeliverySettings = DeliverySettings()
     health: dict[str, Any] = Field(default_factory=dict)
     config_path: str | None = None
 
-    @field_validator("admins", mode="before")
+    @field_validator("destinations", mode="after")
     @classmethod
-    def _admin_ids_as_strings(cls, v: Any) -> Any:
-        if isinstance(v, Mapping):
-            return {k: tuple(str(x) for x in (ids or ())) for k, ids in v.items()}
-        return v
+    def _distinct_destinations(
+        cls, v: tuple[DestinationSettings, ...]
+    ) -> tuple[DestinationSettings, ...]:
+        return check_destinations(v)
 
 
 def find_config(explicit: str | Path | None = None) -> Path:
