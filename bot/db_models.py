@@ -92,6 +92,8 @@ class AlertRow(Base):
     label: Mapped[str | None] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: whether the transition is announced (resolved only when the rule says notify_resolved)
+    notify: Mapped[bool] = mapped_column(Boolean, default=True)
     simulated: Mapped[bool] = mapped_column(Boolean, default=False)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -115,6 +117,10 @@ class DestinationRow(Base):
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     origin: Mapped[str] = mapped_column(String(16), default="config")  # config | chat
     admin_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: an operator's private chat: receives the messages sent "to admins" (startup, data health)
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the chat id before Telegram moved the group (ChatMigrated); config sync matches it
+    migrated_from: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

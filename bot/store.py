@@ -110,27 +110,33 @@ class Store:
     def queue_counts(self, now: datetime | None = None) -> QueueCounts:
         now = now or utcnow()
         with self.transaction() as s:
+            failed = DeliveryRow.last_error.is_not(None)
             rows = s.execute(
-                select(DeliveryRow.status, DeliveryRow.attempts, func.count()).group_by(
-                    DeliveryRow.status, DeliveryRow.attempts
+                select(DeliveryRow.status, DeliveryRow.attempts, failed, func.count()).group_by(
+                    DeliveryRow.status, DeliveryRow.attempts, failed
                 )
             ).all()
         counts: dict[str, int] = {}
-        for status, attempts, n in rows:
-            key = "retrying" if status == "pending" and attempts > 0 else status
+        for status, attempts, has_error, n in rows:
+            # retrying: pending after a failure (a 429 sets last_error, not attempts)
+            key = "retrying" if status == "pending" and (attempts > 0 or has_error) else status
             counts[key] = counts.get(key, 0) + n
         known = QueueCounts.__dataclass_fields__
         return QueueCounts(**{k: v for k, v in counts.items() if k in known})
 
     def claim_deliveries(
-        self, worker: str, limit: int = 50, lease: timedelta = timedelta(minutes=2)
+        self,
+        worker: str,
+        limit: int = 50,
+        lease: timedelta = timedelta(minutes=2),
+        now: datetime | None = None,
     ) -> list[int]:
         """Claim due outbox rows for `worker` until the lease ends; returns their ids.
 
         A row whose lease ran out (its worker died mid-send) is claimable again, which is how
         a crash loses nothing; at most the sends in flight at the crash can repeat.
         """
-        now = utcnow()
+        now = now or utcnow()
         with self.transaction() as s:
             due = (
                 select(DeliveryRow.id)
