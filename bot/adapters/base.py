@@ -8,6 +8,7 @@ as a `SendResult` (or raise `bot.errors.DeliveryError` with retry_after / perman
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.messages import AlertGroup, TextMessage
@@ -31,6 +32,11 @@ class SendResult:
     migrated_to: str | None = None
 
 
+#: called after each part of a message is sent, with (parts sent so far, total parts), so the
+#: outbox can record progress and resume a split message after the parts already sent
+PartCallback = Callable[[int, int], Awaitable[None]]
+
+
 class Adapter(ABC):
     """A chat platform: sends neutral messages; chat adapters also take commands (issue 5)."""
 
@@ -48,9 +54,11 @@ class Adapter(ABC):
         *,
         silent: bool = False,
         skip_parts: int = 0,
+        on_part: PartCallback | None = None,
     ) -> SendResult:
-        """Deliver `message` to `address`. `skip_parts` resumes a split message after a crash.
-        Raises `DeliveryError` (retry_after for 429, permanent for refusals) on failure."""
+        """Deliver `message` to `address`. `skip_parts` resumes a split message after a crash;
+        `on_part` hears of each part sent. Raises `DeliveryError` (retry_after for 429,
+        permanent for refusals) on failure."""
 
     @abstractmethod
     async def stop(self) -> None:

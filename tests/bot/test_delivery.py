@@ -1,0 +1,253 @@
+"""Delivery worker logic with a scripted in-memory adapter: outcomes, retries, dead letters,
+refusals, migration, resumed split messages, isolation, two workers, shutdown.
+
+Real HTTP against the fake Telegram / Slack servers is in test_delivery_faults.py."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+
+import pytest
+
+from bot.delivery import DeliveryWorker
+from bot.errors import DeliveryError
+from bot.store import Store, utcnow
+from tests.bot.outbox_helpers import (
+    ScriptedAdapter,
+    delivery_rows,
+    destination,
+    enqueue,
+    setup_outbox,
+    statuses,
+)
+
+FAST = {"backoff_base": 0.05, "poll_interval": 0.02, "lease": 5}
+TG = [{"platform": "telegram", "chat_id": c} for c in ("-1", "-2", "-3")]
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(f"sqlite:///{tmp_path / 'bot.db'}")
+    yield s
+    s.close()
+
+
+def _naive(ts):
+    return ts.replace(tzinfo=None)
+
+
+def _run(worker: DeliveryWorker, seconds: float = 5.0):
+    return asyncio.run(worker.run_once(deadline=utcnow() + timedelta(seconds=seconds)))
+
+
+def test_every_destination_gets_the_group_once(store) -> None:
+    settings = setup_outbox(store, TG, delivery=FAST)
+    adapter = ScriptedAdapter()
+    report = _run(DeliveryWorker(store, {"telegram": adapter}, settings))
+    assert adapter.per_chat() == {"-1": 1, "-2": 1, "-3": 1}
+    assert report.delivered == 3 and report.counts.delivered == 3
+    assert report.counts.pending == report.counts.retrying == report.counts.sending == 0
+    # a second run finds nothing to do
+    assert _run(DeliveryWorker(store, {"telegram": adapter}, settings)).delivered == 0
+    assert len(adapter.sent) == 3
+
+
+def test_retry_after_waits_and_does_not_count_as_an_attempt(store) -> None:
+    settings = setup_outbox(store, TG[:1], delivery=FAST)
+    adapter = ScriptedAdapter(script={"-1": [DeliveryError("429", retry_after=0.3)]})
+    worker = DeliveryWorker(store, {"telegram": adapter}, settings)
+    first = asyncio.run(worker.run_once())  # no deadline: one pass
+    assert first.deferred == 1 and first.counts.retrying == 1
+    row = delivery_rows(store)[0]
+    assert row.attempts == 0 and "429" in row.last_error
+    wait = (_naive(row.next_attempt_at) - _naive(row.created_at)).total_seconds()
+    assert 0.25 <= wait <= 1.0
+    t0 = time.monotonic()
+    report = _run(worker)
+    assert report.delivered == 1 and adapter.per_chat() == {"-1": 1}
+    assert time.monotonic() - t0 < 1.0
+
+
+def test_transient_failures_back_off_exponentially_then_deliver(store) -> None:
+    settings = setup_outbox(store, TG[:1], delivery=FAST)
+    adapter = ScriptedAdapter(script={"-1": [DeliveryError("500") for _ in range(3)]})
+    worker = DeliveryWorker(store, {"telegram": adapter}, settings)
+    delays = []
+    for _ in range(3):
+        before = utcnow()
+        asyncio.run(worker.run_once())
+        due = delivery_rows(store)[0].next_attempt_at
+        delays.append((_naive(due) - _naive(before)).total_seconds())
+        time.sleep(max(0.0, (_naive(due) - _naive(utcnow())).total_seconds()))
+    # base 0.05 s doubling, jitter x[0.5, 1]: 0.025-0.05, 0.05-0.1, 0.1-0.2 (+ run time)
+    for n, delay in enumerate(delays):
+        assert 0.05 * 2**n * 0.5 <= delay <= 0.05 * 2**n + 0.05, (n, delays)
+    assert delivery_rows(store)[0].attempts == 3
+    report = _run(worker)
+    assert report.delivered == 1
+    assert delivery_rows(store)[0].attempts == 4  # three failures and the send that worked
+
+
+def test_failures_past_max_age_become_dead_letters(store, caplog) -> None:
+    settings = setup_outbox(store, TG[:2], delivery={**FAST, "max_age": 0.4})
+    adapter = ScriptedAdapter(script={"-1": [DeliveryError("500 boom")] * 100})
+    with caplog.at_level(logging.WARNING):
+        report = _run(DeliveryWorker(store, {"telegram": adapter}, settings), seconds=3)
+    assert statuses(store) == {"-1": ["dead"], "-2": ["delivered"]}
+    assert report.dead == 1 and report.counts.dead == 1
+    assert "dead letter: 500 boom" in caplog.text and "telegram -1" in caplog.text
+    assert report.retried >= 2  # it was retried before it died
+
+
+def test_a_permanent_refusal_disables_the_destination_once(store, caplog) -> None:
+    settings = setup_outbox(store, TG, delivery=FAST)
+    enqueue(store, "run:2")
+    adapter = ScriptedAdapter(
+        script={"-2": [DeliveryError("refused (403): bot was blocked", permanent=True)]}
+    )
+    with caplog.at_level(logging.WARNING):
+        report = _run(DeliveryWorker(store, {"telegram": adapter}, settings))
+    assert statuses(store) == {
+        "-1": ["delivered", "delivered"],
+        "-2": ["cancelled", "cancelled"],
+        "-3": ["delivered", "delivered"],
+    }
+    dest = destination(store, "-2")
+    assert not dest.enabled and "bot was blocked" in dest.disabled_reason
+    assert report.disabled == 1
+    assert caplog.text.count("destination telegram -2 disabled") == 1
+    # new alerts are not queued for it any more
+    assert enqueue(store, "run:3") == 2
+
+
+def test_chat_migrated_moves_the_destination(store) -> None:
+    settings = setup_outbox(store, TG[:1], delivery=FAST)
+    adapter = ScriptedAdapter(migrate={"-1": "-1009"})
+    report = _run(DeliveryWorker(store, {"telegram": adapter}, settings))
+    assert report.migrated == 1 and adapter.per_chat() == {"-1009": 1}
+    dest = destination(store, "-1009")
+    assert dest.migrated_from == "-1" and dest.enabled
+
+
+def test_a_split_message_resumes_after_the_parts_sent(store) -> None:
+    settings = setup_outbox(store, TG[:1], delivery=FAST)
+    adapter = ScriptedAdapter(parts=3, script={"-1": [None, DeliveryError("timed out")]})
+    worker = DeliveryWorker(store, {"telegram": adapter}, settings)
+    asyncio.run(worker.run_once())
+    assert delivery_rows(store)[0].parts_sent == 1  # part 1 went out, part 2 failed
+    _run(worker)
+    assert [s.part for s in adapter.sent] == [1, 2, 3]  # part 1 never repeated
+    row = delivery_rows(store)[0]
+    assert row.status == "delivered" and row.parts_sent == 3
+
+
+def test_one_slow_destination_never_delays_the_others(store) -> None:
+    chats = [{"platform": "telegram", "chat_id": str(-i)} for i in range(1, 21)]
+    settings = setup_outbox(store, chats, delivery=FAST)
+    enqueue(store, "run:2")
+    adapter = ScriptedAdapter(script={"-1": [1.5]})  # the first send to -1 hangs 1.5 s
+
+    async def main() -> dict[str, float]:
+        worker = DeliveryWorker(store, {"telegram": adapter}, settings)
+        t0 = time.monotonic()
+        done: dict[str, float] = {}
+        task = asyncio.create_task(worker.run_once(deadline=utcnow() + timedelta(seconds=5)))
+        while len(done) < 19:
+            await asyncio.sleep(0.01)
+            for s in adapter.sent:
+                done.setdefault(s.chat_id, time.monotonic() - t0)
+        await task
+        return done
+
+    done = asyncio.run(main())
+    assert max(t for chat, t in done.items() if chat != "-1") < 0.5
+    assert adapter.per_chat()["-1"] == 2  # its two messages, in order, after the hang
+    assert all(s == ["delivered", "delivered"] for s in statuses(store).values())
+
+
+def test_missing_sender_keeps_rows_until_they_age_out(store, caplog) -> None:
+    settings = setup_outbox(
+        store, [{"platform": "slack", "channel": "C1"}], delivery={**FAST, "max_age": 0.3}
+    )
+    report = _run(DeliveryWorker(store, {}, settings), seconds=2)
+    assert report.dead == 1
+    assert caplog.text.count("no slack sender (is its token set?)") == 1
+
+
+def test_two_workers_on_one_file_deliver_each_row_once(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    store = Store(url)
+    chats = [{"platform": "telegram", "chat_id": str(-i)} for i in range(1, 121)]
+    settings = setup_outbox(store, chats, delivery={**FAST, "batch": 10})
+    adapter = ScriptedAdapter(delay=0.002)
+
+    async def main() -> list:
+        deadline = utcnow() + timedelta(seconds=10)
+        stores = [Store(url), Store(url)]
+        workers = [DeliveryWorker(s, {"telegram": adapter}, settings) for s in stores]
+        reports = await asyncio.gather(*(w.run_once(deadline) for w in workers))
+        for s in stores:
+            s.close()
+        return reports
+
+    reports = asyncio.run(main())
+    assert sum(r.delivered for r in reports) == 120
+    assert all(r.delivered > 0 for r in reports)  # both took part
+    assert len(adapter.sent) == 120 and set(adapter.per_chat().values()) == {1}
+    store.close()
+
+
+def test_a_claim_taken_over_after_its_lease_is_not_overwritten(store) -> None:
+    settings = setup_outbox(store, TG[:1], delivery=FAST)
+    adapter = ScriptedAdapter(script={"-1": [0.5]})  # slower than the lease below
+
+    async def main() -> tuple:
+        # a worker whose event loop is stuck: it cannot claim again, its lease runs out
+        stuck = {"lease": timedelta(seconds=0.2), "poll_interval": 10.0}
+        short = settings.delivery.model_copy(update=stuck)
+        slow = DeliveryWorker(store, {"telegram": adapter}, short)
+        task = asyncio.create_task(slow.run_once())
+        await asyncio.sleep(0.3)  # the lease ran out mid-send: another worker takes over
+        other = DeliveryWorker(store, {"telegram": ScriptedAdapter()}, settings)
+        second = await other.run_once()
+        return await task, second
+
+    first, second = asyncio.run(main())
+    assert second.delivered == 1
+    assert first.lost == 1 and first.delivered == 0  # it noticed and recorded nothing
+    assert delivery_rows(store)[0].status == "delivered"
+
+
+def test_a_live_worker_keeps_its_rows_when_their_lease_runs_out(store) -> None:
+    """Re-claiming its own row (still being sent) must not queue it twice."""
+    settings = setup_outbox(store, TG[:1], delivery={**FAST, "lease": 0.1})
+    adapter = ScriptedAdapter(script={"-1": [0.4]})
+    report = asyncio.run(DeliveryWorker(store, {"telegram": adapter}, settings).run_once())
+    assert report.delivered == 1 and report.lost == 0 and len(adapter.sent) == 1
+
+
+def test_stop_finishes_sends_in_flight_and_puts_the_rest_back(store) -> None:
+    settings = setup_outbox(store, TG[:2], delivery=FAST)
+    for n in range(2, 11):
+        enqueue(store, f"run:{n}")  # 10 messages per chat, sent one after another
+    adapter = ScriptedAdapter(delay=0.1)
+
+    async def main():
+        stop = asyncio.Event()
+        worker = DeliveryWorker(store, {"telegram": adapter}, settings)
+        task = asyncio.create_task(worker.run_forever(stop))
+        await asyncio.sleep(0.05)
+        stop.set()
+        t0 = time.monotonic()
+        report = await task
+        return report, time.monotonic() - t0
+
+    report, took = asyncio.run(main())
+    assert took < 0.5
+    counts = report.counts
+    assert counts.sending == 0  # nothing left claimed: a restart need not wait for leases
+    assert counts.delivered == len(adapter.sent) == 2  # the two sends in flight
+    assert counts.pending == 18
