@@ -89,6 +89,46 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_rules(settings: Settings, rules_file: Path | None) -> list:
+    """The configured rules, or those of `--rules FILE` (a `rules:` list) instead."""
+    import yaml
+
+    from bot.rules_config import build_rules
+
+    if rules_file is None:
+        return build_rules(settings.rules, settings.config_path)
+    try:
+        raw = yaml.safe_load(rules_file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"rules file {rules_file}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"rules file {rules_file}: not valid YAML: {exc}") from None
+    rules = raw.get("rules") if isinstance(raw, dict) else raw
+    if not isinstance(rules, list):
+        raise ConfigError(f"rules file {rules_file}: expected a `rules:` list")
+    return build_rules(rules, str(rules_file))
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """Replay the rules over history on a throwaway in-memory store."""
+    from bot.backtest import run_backtest
+    from bot.market_state import build_market_state
+    from bot.render.backtest_table import format_backtest
+
+    settings = settings_from_args(args)
+    rules = _load_rules(settings, args.rules)
+    state = build_market_state(data_spec(settings), as_of=args.to)
+    try:
+        result = run_backtest(state.data, state.history, rules, args.start, args.to, settings.guard)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if args.json:
+        sys.stdout.write(json.dumps(result.to_json(), allow_nan=False) + "\n")
+    else:
+        sys.stdout.write(format_backtest(result) + "\n")
+    return 0
+
+
 def cmd_universe(args: argparse.Namespace) -> int:
     """Rebuild the members file from Wikipedia's S&P 500 list (needs internet)."""
     from signals.universe_refresh import WIKIPEDIA_URL, refresh_universe
@@ -118,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--as-of", type=_date, metavar="DATE", help="use data up to this session")
     ev.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     ev.set_defaults(func=cmd_evaluate)
+
+    bt = sub.add_parser("backtest", parents=[common], help="replay the rules over history")
+    bt.add_argument("--from", dest="start", type=_date, metavar="DATE", help="first session")
+    bt.add_argument("--to", type=_date, metavar="DATE", help="last session")
+    bt.add_argument("--rules", type=Path, metavar="FILE", help="rules YAML instead of config")
+    bt.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    bt.set_defaults(func=cmd_backtest)
 
     un = sub.add_parser("universe", parents=[common], help="rebuild the members file")
     un.add_argument("--refresh", action="store_true", help="fetch the S&P 500 list anew")

@@ -10,6 +10,7 @@ import functools
 from datetime import datetime, time
 
 import exchange_calendars as xcals
+import numpy as np
 import pandas as pd
 
 NEW_YORK = "America/New_York"
@@ -78,3 +79,18 @@ def last_completed_session(now: datetime | pd.Timestamp | None = None) -> pd.Tim
     if close_time(candidate) <= local:
         return candidate
     return previous_session(candidate)
+
+
+def session_ordinal(days: pd.DatetimeIndex | list | pd.Timestamp) -> np.ndarray:
+    """A stable integer per session: its position on the NYSE calendar since 1990.
+
+    Rule state counts cooldowns in sessions and must mean the same across restarts whatever
+    slice of history a run loaded, so positions come from the calendar, not from a frame.
+    A non-session date gets the ordinal of the next session (searchsorted, left).
+    """
+    idx = pd.DatetimeIndex(pd.to_datetime(np.atleast_1d(days))).normalize()
+    if idx.tz is not None:
+        idx = idx.tz_localize(None)
+    end = max(idx.max(), pd.Timestamp.now()) if len(idx) else pd.Timestamp.now()
+    all_sessions = sessions(_FIRST, end + pd.Timedelta(days=10))
+    return np.searchsorted(all_sessions.values, idx.as_unit("ns").values, side="left")

@@ -70,7 +70,8 @@ class Universe:
         (empty end_date = still a member), whether or not the universe file lists it.
         """
         if self.membership is None:
-            row = np.isin(np.asarray(tickers, dtype=object), self.table.index.to_numpy())
+            known = set(self.table.index)  # a set: pandas' arrow-string isin is slow here
+            row = np.fromiter((t in known for t in tickers), dtype=bool, count=len(tickers))
             return pd.DataFrame(
                 np.broadcast_to(row, (len(sessions), len(tickers))).copy(),
                 index=sessions,
