@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -29,3 +31,29 @@ def demo_history(demo_data: MarketData) -> SignalHistory:
 def default_rules() -> list[RuleSpec]:
     settings = load_settings()
     return build_rules(settings.rules, settings.config_path)
+
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def real_data() -> MarketData:
+    """The real panel through the project's files source (DESIGN §2's reference setup:
+    constituents + shares, no membership file)."""
+    if not (SHARED_DATA / "sp500_members_daily.csv.gz").is_file():
+        pytest.skip(f"real market data not found at {SHARED_DATA.resolve()}")
+    from signals.sources import DataSpec, load_market
+
+    return load_market(
+        DataSpec(
+            source="files",
+            prices=(SHARED_DATA / "sp500_members_daily.csv.gz", SHARED_DATA / "etfs_daily.csv.gz"),
+            members=SHARED_DATA / "sp500_constituents.csv",
+            shares=SHARED_DATA / "sp500_shares.csv.gz",
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+def real_history(real_data: MarketData) -> SignalHistory:
+    return compute_signals(real_data)
