@@ -1,0 +1,267 @@
+"""Market caps carried from sparse snapshots to every session, grouped into companies.
+
+A snapshot gives cap_s on date s; the price files are adjusted, so the cap is carried with
+adjusted returns: cap_t = k_s * close_t with k_s = cap_s / close_s (close_s = the last close
+on or before s), s = the latest snapshot on or before t that has a value for that ticker
+(DESIGN §1). Multiplying adjusted closes by raw share counts would mix two price scales.
+Share classes count once per company, with the largest class cap (sources report the whole
+company's cap on every class).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from signals.indicators_breadth import take_columns
+
+
+@dataclass(frozen=True)
+class CapPanel:
+    """Caps on every session for the member columns that ever have one.
+
+    cols: positions (in the closes panel) of those tickers.
+    caps: sessions x cols, NaN where there is no cap or the ticker is not a member on t.
+    codes: company index of each col; companies: company keys.
+    company_caps: sessions x companies, the largest class cap (NaN where no class has one).
+    """
+
+    cols: np.ndarray
+    caps: np.ndarray
+    codes: np.ndarray
+    companies: list[str]
+    company_caps: np.ndarray
+
+
+def last_valid_row(gaps: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Last row <= rows[i] with a close in column cols[i] (-1 if none), by bisection.
+
+    `gaps` is the cumulative NaN count along time; rows r0..p are all NaN exactly when
+    gaps[p] - gaps[r0 - 1] == p - r0 + 1. Vectorised over the queries: ~log2(T) steps.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    cols = np.asarray(cols, dtype=np.int64)
+
+    def before(r: np.ndarray) -> np.ndarray:  # NaN count in rows 0 .. r-1
+        return np.where(r > 0, gaps[np.maximum(r - 1, 0), cols], 0)
+
+    at_p = gaps[rows, cols].astype(np.int64)
+    valid_at_p = at_p == before(rows)
+    lo = np.zeros_like(rows)
+    hi = rows.copy()  # the smallest r0 with rows r0..p all NaN lies in [lo, hi]
+    while True:
+        active = ~valid_at_p & (lo < hi)
+        if not active.any():
+            break
+        mid = (lo + hi) // 2
+        all_nan = at_p - before(mid) == rows - mid + 1
+        hi = np.where(active & all_nan, mid, hi)
+        lo = np.where(active & ~all_nan, mid + 1, lo)
+    return np.where(valid_at_p, rows, lo - 1)
+
+
+def _days(values: pd.Series) -> np.ndarray:
+    """Dates as datetime64[ns] at midnight."""
+    if not pd.api.types.is_datetime64_any_dtype(values):
+        values = pd.to_datetime(values)
+    return values.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype("datetime64[ns]")
+
+
+def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted unique values, index of each value in them): np.unique without the big sort."""
+    codes, uniques = pd.factorize(values)
+    uniques = np.asarray(uniques)
+    order = np.argsort(uniques, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return uniques[order], rank[codes]
+
+
+def snapshot_ratios(
+    sessions: pd.DatetimeIndex,
+    closes: np.ndarray,
+    gaps: np.ndarray,
+    caps: pd.DataFrame,
+    columns: pd.Index,
+    eligible: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """k_s = cap_s / close_s per snapshot date and ticker.
+
+    Returns (dates, cols, ratios): snapshot dates (sorted, datetime64[ns]), the panel columns
+    that have at least one usable snapshot, and ratios dates x cols carried forward along the
+    snapshots (so row q holds the latest k on or before dates[q] that has a value).
+    columns: the panel's tickers; eligible: per panel column, whether it is ever a member
+    (other tickers' snapshot rows are ignored).
+    """
+    codes, uniques = pd.factorize(caps["ticker"])
+    ucol = columns.get_indexer(uniques)
+    ucol = np.where((ucol >= 0) & eligible[np.maximum(ucol, 0)], ucol, -1)
+    col = np.where(codes >= 0, ucol[np.maximum(codes, 0)], -1)
+    cap = pd.to_numeric(caps["market_cap"], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+    date = _days(caps["date"])
+    row = np.searchsorted(sessions.to_numpy(dtype="datetime64[ns]"), date, side="right") - 1
+    with np.errstate(invalid="ignore"):
+        ok = (col >= 0) & (row >= 0) & (cap > 0) & np.isfinite(cap)
+    cap, col, date, row = cap[ok], col[ok], date[ok], row[ok]
+    close = closes[row, col]
+    lacking = np.flatnonzero(np.isnan(close))  # no close on the snapshot's session
+    if len(lacking):
+        prior = last_valid_row(gaps, row[lacking], col[lacking])
+        close[lacking] = np.where(prior >= 0, closes[np.maximum(prior, 0), col[lacking]], np.nan)
+    ok = ~np.isnan(close)
+    ratio = cap[ok] / close[ok]
+    dates, date_idx = _sorted_codes(date[ok])
+    present = np.zeros(len(columns), dtype=bool)
+    present[col[ok]] = True
+    cols = np.flatnonzero(present)
+    col_idx = (np.cumsum(present) - 1)[col[ok]]
+    k = np.full((len(dates), len(cols)), np.nan)
+    k[date_idx, col_idx] = ratio  # duplicates of (date, ticker): the last row wins
+    # carry each ticker's latest ratio forward along the snapshots
+    idx = np.where(np.isnan(k), -1, np.arange(len(dates))[:, None])
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    k = np.where(idx >= 0, k[np.maximum(idx, 0), np.arange(len(cols))], np.nan)
+    return dates, cols, k
+
+
+def cap_panel(
+    sessions: pd.DatetimeIndex,
+    closes: np.ndarray,
+    gaps: np.ndarray,
+    caps: pd.DataFrame | None,
+    columns: pd.Index,
+    eligible: np.ndarray,
+    company_of_col: np.ndarray,
+    member: np.ndarray | None,
+) -> CapPanel:
+    """Ticker and company caps on every session (see the module docstring).
+
+    columns / eligible: the panel's tickers and which of them are ever members.
+    company_of_col: company key per panel column (only eligible ones are read).
+    member: sessions x panel columns booleans, or None when every eligible ticker is a
+        member on every session.
+    """
+    t_count = len(sessions)
+    if caps is None or caps.empty or not eligible.any():
+        empty = np.empty((t_count, 0))
+        return CapPanel(np.empty(0, np.int64), empty, np.empty(0, np.int64), [], empty)
+    dates, cols, k = snapshot_ratios(sessions, closes, gaps, caps, columns, eligible)
+    q = np.searchsorted(dates, sessions.to_numpy(dtype="datetime64[ns]"), side="right")
+    # row 0 of the extended ratios is "no snapshot yet"; session t takes row q[t]
+    k_ext = np.vstack([np.full((1, len(cols)), np.nan), k])
+    if closes.strides[0] < closes.strides[1]:  # keep the panel's (column-major) layout
+        ticker_caps = np.ascontiguousarray(k_ext.T)[:, q].T
+    else:
+        ticker_caps = k_ext[q]
+    np.multiply(ticker_caps, take_columns(closes, cols), out=ticker_caps)
+    if member is not None:
+        np.copyto(ticker_caps, np.nan, where=~take_columns(member, cols))
+    codes, uniques = pd.factorize(pd.Index(company_of_col[cols]))
+    companies = [str(c) for c in uniques]
+    company_caps = company_max(ticker_caps, codes)
+    return CapPanel(cols, ticker_caps, codes, companies, company_caps)
+
+
+def _class_rank(codes: np.ndarray) -> np.ndarray:
+    """0 for a company's first column, 1 for its second, ... (order of appearance)."""
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    lengths = np.diff(np.r_[starts, len(codes)])
+    rank = np.empty(len(codes), dtype=np.int64)
+    rank[order] = np.arange(len(codes)) - np.repeat(starts, lengths)
+    return rank
+
+
+def company_max(ticker_caps: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Largest class cap per company (NaN-ignoring); one pass per share-class rank."""
+    rank = _class_rank(codes)
+    first = np.flatnonzero(rank == 0)
+    # factorize numbers companies by first appearance, so codes[first] == 0 .. n-1
+    out = take_columns(ticker_caps, first).copy()
+    for r in range(1, int(rank.max(initial=0)) + 1):  # 1-2 extra classes at most
+        sel = np.flatnonzero(rank == r)
+        target = codes[sel]
+        out[:, target] = np.fmax(take_columns(out, target), take_columns(ticker_caps, sel))
+    return out
+
+
+def top_share(company_caps: np.ndarray, top: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """(100 * sum of the `top` largest / sum of all, companies with a cap) per session.
+
+    Exact, but avoids partitioning every row over every company: the top ten are taken among
+    the 4 x top companies with the largest total cap, and a row is redone over all companies
+    only when some other company is larger than that row's tenth.
+    """
+    have = ~np.isnan(company_caps)
+    used = np.count_nonzero(have, axis=1)
+    filled = np.where(have, company_caps, 0.0)
+    total = filled.sum(axis=1)
+    n = filled.shape[1]
+    if n <= top:
+        largest = total
+    else:
+        n_cand = min(4 * top, n)
+        cand = np.argpartition(-filled.sum(axis=0), n_cand - 1)[:n_cand]
+        part = np.partition(np.ascontiguousarray(filled[:, cand]), n_cand - top, axis=1)
+        largest = part[:, n_cand - top :].sum(axis=1)
+        if n_cand < n:
+            filled[:, cand] = 0.0
+            redo = np.flatnonzero(filled.max(axis=1) > part[:, n_cand - top])
+            if len(redo):
+                rows = np.where(have[redo], company_caps[redo], 0.0)
+                largest[redo] = np.partition(rows, n - top, axis=1)[:, n - top :].sum(axis=1)
+    share = np.full(len(total), np.nan)
+    np.divide(largest, total, out=share, where=total > 0)  # exactly 1 with <= 10 companies
+    share *= 100.0
+    return share, used
+
+
+def mega_contribution(
+    sessions: pd.DatetimeIndex,
+    closes: np.ndarray,
+    panel: CapPanel,
+    seven: set[str],
+    min_pp: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(value, pp, index_ytd) of the seven's share of the cap-weighted YTD return.
+
+    For each year the base is the last session of the previous year in the panel; weights
+    are company caps on the base (members with a cap there); each company's return uses the
+    class whose cap was largest on the base. A company without a close on t contributes
+    nothing on t (weights are not renormalised). The panel's first year has no base.
+    """
+    t_count = len(sessions)
+    value, pp, ytd = (np.full(t_count, np.nan) for _ in range(3))
+    if not panel.companies:
+        return value, pp, ytd
+    is_seven = np.array([c in seven for c in panel.companies])
+    years = sessions.year.to_numpy()
+    ends = np.flatnonzero(np.diff(years)) + 1  # first row of each new year
+    bounds = [*ends, t_count]
+    for start, stop in zip(ends, bounds[1:], strict=True):  # one pass per year
+        base = start - 1
+        cap_b = panel.caps[base]
+        ok = np.flatnonzero(np.isfinite(cap_b))
+        if not len(ok):
+            continue
+        order = ok[np.lexsort((-cap_b[ok], panel.codes[ok]))]
+        codes_sorted = panel.codes[order]
+        first = np.flatnonzero(np.r_[True, codes_sorted[1:] != codes_sorted[:-1]])
+        cls = order[first]  # the largest class of each company with a cap on the base
+        comp = codes_sorted[first]
+        weights = cap_b[cls] / cap_b[cls].sum()
+        price_cols = panel.cols[cls]
+        ret = take_columns(closes[start:stop], price_cols) / closes[base, price_cols] - 1.0
+        np.nan_to_num(ret, copy=False, nan=0.0)
+        total = 100.0 * (ret @ weights)
+        part = 100.0 * (ret[:, is_seven[comp]] @ weights[is_seven[comp]])
+        pp[start:stop] = part
+        ytd[start:stop] = total
+        meaningful = np.abs(total) >= min_pp
+        value[start:stop] = np.where(
+            meaningful, 100.0 * part / np.where(meaningful, total, 1.0), np.nan
+        )
+    return value, pp, ytd
