@@ -143,7 +143,11 @@ def load_settings(
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: not valid YAML: {exc}") from exc
+        what = getattr(exc, "problem", None) or str(exc)
+        ctx, ctx_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if ctx and ctx_mark is not None:
+            what += f" ({ctx} that starts on line {ctx_mark.line + 1})"
+        raise ConfigError(f"{where}: not valid YAML: {what}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of settings")
     for dotted, value in (overrides or {}).items():
