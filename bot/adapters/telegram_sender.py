@@ -1,0 +1,186 @@
+"""Sending to Telegram with python-telegram-bot (DESIGN §6).
+
+Sending only: receiving commands (issue 5) lives in a sibling module and can hand its
+`Application.bot` to `TelegramSender(bot, ...)`, so both share one HTTP connection pool.
+Every python-telegram-bot exception becomes a `DeliveryError` in `delivery_error` below, the
+one place that decides what is worth a retry. The rate limiter waits before every part, so a
+split message keeps to the per-chat cap too.
+"""
+
+from __future__ import annotations
+
+import datetime as dtm
+import logging
+import os
+import warnings
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.adapters.base import Adapter, Address, PartCallback, SendResult
+from bot.errors import DeliveryError
+from bot.messages import AlertGroup, TextMessage
+from bot.ratelimit import Rate, SendLimiter, telegram_is_group
+from bot.redact import register_secret
+from bot.render import telegram as render
+from bot.settings_delivery import DeliverySettings
+
+log = logging.getLogger(__name__)
+
+#: 400 answers that mean the chat itself is gone or closed to the bot (not a bad message)
+_REFUSED_400 = (
+    "chat not found",
+    "peer_id_invalid",
+    "group chat was deactivated",
+    "user is deactivated",
+    "have no rights to send",
+    "not enough rights to send",
+    "need administrator rights",
+    "bot was kicked",
+    "bot is not a member",
+    "message thread not found",
+    "topic_closed",
+    "topic_deleted",
+)
+
+
+def delivery_error(exc: TelegramError) -> DeliveryError:
+    """What a python-telegram-bot error means for the outbox."""
+    text = str(exc)
+    if isinstance(exc, RetryAfter):
+        return DeliveryError(f"flood control: {text}", retry_after=retry_after_seconds(exc))
+    if isinstance(exc, Forbidden):  # 403: blocked, kicked, not a member, deactivated
+        return DeliveryError(f"refused (403): {text}", permanent=True)
+    if isinstance(exc, BadRequest):
+        refused = any(phrase in text.lower() for phrase in _REFUSED_400)
+        return DeliveryError(f"bad request (400): {text}", permanent=refused)
+    if isinstance(exc, InvalidToken):
+        # the bot's token, not this chat: never disable destinations for it
+        return DeliveryError(f"TELEGRAM_BOT_TOKEN rejected: {text}")
+    return DeliveryError(f"{type(exc).__name__}: {text}")  # 5xx, timeouts, network errors
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """`RetryAfter.retry_after` is an int or a timedelta depending on PTB_TIMEDELTA, and
+    reading it warns in the first case; accept both, quietly."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
+
+
+class TelegramSender(Adapter):
+    """Sends alert groups and notices as Telegram HTML, one part at a time, within caps."""
+
+    name = "telegram"
+
+    def __init__(self, bot: Bot, limiter: SendLimiter, *, owns_bot: bool = False) -> None:
+        self._bot = bot
+        self._limiter = limiter
+        self._owns_bot = owns_bot
+        self._requests: list[HTTPXRequest] = []
+
+    @classmethod
+    def create(
+        cls, token: str, settings: DeliverySettings, base_url: str | None = None
+    ) -> TelegramSender:
+        """A sender with its own `Bot`; `base_url` (TELEGRAM_BASE_URL) is passed as is.
+
+        Opts in to PTB_TIMEDELTA (RetryAfter.retry_after as a timedelta, as in PTB 23) so
+        every 429 does not also print a deprecation warning; `retry_after_seconds` reads
+        both forms."""
+        os.environ.setdefault("PTB_TIMEDELTA", "1")
+        register_secret(token)
+        tg = settings.telegram
+        request = HTTPXRequest(
+            connection_pool_size=64,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.timeout,
+            write_timeout=settings.timeout,
+            pool_timeout=settings.timeout,
+        )
+        updates = HTTPXRequest(connection_pool_size=1)
+        bot = Bot(
+            token, base_url=base_url or tg.base_url, request=request, get_updates_request=updates
+        )
+        self = cls(bot, telegram_limiter(settings), owns_bot=True)
+        self._requests = [request, updates]
+        return self
+
+    async def start(self) -> None:
+        """Nothing to connect: the first send opens the connection (no getMe at start, so a
+        Telegram outage never stops the bot from starting)."""
+
+    async def stop(self) -> None:
+        if self._owns_bot:
+            for request in self._requests:
+                await request.shutdown()
+
+    async def send(
+        self,
+        address: Address,
+        message: AlertGroup | TextMessage,
+        *,
+        silent: bool = False,
+        skip_parts: int = 0,
+        on_part: PartCallback | None = None,
+    ) -> SendResult:
+        if isinstance(message, AlertGroup):
+            parts = render.render_alerts(message)
+        else:
+            parts = render.render_text_message(message)
+        chat_id = address.chat_id
+        for index in range(skip_parts, len(parts)):
+            try:
+                chat_id = await self._send_part(chat_id, address.thread_id, parts[index], silent)
+            except TelegramError as exc:
+                raise delivery_error(exc) from exc
+            if on_part is not None:
+                await on_part(index + 1, len(parts))
+        migrated = chat_id if chat_id != address.chat_id else None
+        return SendResult(parts=len(parts), migrated_to=migrated)
+
+    async def _send_part(self, chat_id: str, thread_id: str, text: str, silent: bool) -> str:
+        """Send one part; follows a group's move to a supergroup. Returns the chat id used."""
+        await self._limiter.wait(chat_id)
+        try:
+            await self._post(chat_id, thread_id, text, silent)
+        except ChatMigrated as moved:
+            new_id = str(moved.new_chat_id)
+            log.info("telegram chat %s moved to %s; sending there", chat_id, new_id)
+            await self._limiter.wait(new_id)
+            await self._post(new_id, thread_id, text, silent)
+            return new_id
+        return chat_id
+
+    async def _post(self, chat_id: str, thread_id: str, text: str, silent: bool) -> None:
+        await self._bot.send_message(
+            chat_id=chat_id,
+            text=text,
+            parse_mode=ParseMode.HTML,
+            disable_notification=silent,
+            message_thread_id=int(thread_id) if thread_id else None,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+
+
+def telegram_limiter(settings: DeliverySettings) -> SendLimiter:
+    """Telegram's caps from the settings: overall, per chat, per group."""
+    tg = settings.telegram
+    return SendLimiter(
+        overall=Rate(tg.overall.count, tg.overall.per),
+        per_chat=Rate(tg.per_chat.count, tg.per_chat.per),
+        per_group=Rate(tg.per_group.count, tg.per_group.per),
+        is_group=telegram_is_group,
+        headroom=settings.headroom,
+    )
