@@ -6,7 +6,11 @@ N-session window by subtraction, so breadth costs a few passes over the panel wh
 Ties: a close equal to its window mean must not count as above. `close_t` counts as above
 only when it exceeds the mean by more than ``RTOL`` (1e-10) relative, so an exact tie (and a
 difference below 1e-10 of the price, which 7-significant-digit prices cannot produce unless
-equal) is not above. The tolerance must dominate the rounding of the window sums: a sum cut
+equal) is not above. This also settles decimal ties the binary floats blur: 59.56 can be the
+exact decimal mean of its window while the float mean differs in the last bit (the real S&P
+data since 2014 has about 40 such cells, mostly stale prices repeated for 50 sessions).
+
+The tolerance must dominate the rounding of the window sums: a sum cut
 from prefix sums is off by at most ``eps * P_t`` in mean units (P_t = the prefix at t), which
 is ~1e-13 of the price on real data but grows where a price has fallen far below its past
 level. Columns where that bound could reach RTOL / 4 (screened with the column's final prefix
