@@ -1,0 +1,271 @@
+"""PNG charts for chat replies, readable on a phone (matplotlib, Agg, object API).
+
+Only the object API is used (`Figure` + `FigureCanvasAgg`, never `pyplot`): pyplot keeps global
+figure state and is not thread-safe, while these functions run in `asyncio.to_thread` workers,
+possibly several at once. Each function takes plain pandas series (the caller cuts the window)
+and returns PNG bytes of about 1000 x 700 px with large type (>= 14 pt), a dated x axis, and
+the source, the as-of session and "SIMULATED" (for demo data) in the corners.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless everywhere, even if something imports pyplot later
+
+import matplotlib.dates as mdates  # noqa: E402  (after the backend is chosen)
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+#: 10 x 7 inches at 100 dpi = 1000 x 700 px.
+SIZE_IN = (10.0, 7.0)
+DPI = 100
+#: Type sizes in points (tick labels are the smallest text on a chart).
+TICK_PT = 15
+LABEL_PT = 16
+TITLE_PT = 20
+NOTE_PT = 14
+#: Colour-blind-safe pair (Okabe-Ito blue and orange) plus greys for references.
+BLUE = "#0072B2"
+ORANGE = "#E69F00"
+GREY = "#7f7f7f"
+RED = "#C0392B"
+
+
+@dataclass(frozen=True)
+class ChartMeta:
+    """What every chart states in its corners."""
+
+    source: str
+    as_of: date | None
+    simulated: bool = False
+
+
+def _figure(rows: int = 1, heights: Sequence[float] | None = None) -> tuple[Figure, list[Axes]]:
+    fig = Figure(figsize=SIZE_IN, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    kw = {"height_ratios": list(heights)} if heights else {}
+    axes = fig.subplots(rows, 1, sharex=rows > 1, squeeze=False, gridspec_kw=kw)[:, 0]
+    for ax in axes:
+        ax.tick_params(labelsize=TICK_PT)
+        ax.grid(True, color="#dddddd", linewidth=0.8)
+        ax.spines[["top", "right"]].set_visible(False)
+    return fig, list(axes)
+
+
+def _dated(ax: Axes) -> None:
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.get_offset_text().set_fontsize(NOTE_PT)
+
+
+def _corners(fig: Figure, meta: ChartMeta) -> None:
+    """Source and as-of bottom right; SIMULATED top right in red."""
+    as_of = "—" if meta.as_of is None else meta.as_of.isoformat()
+    # keep strips free for the notes (constrained layout ignores fig.text); rect is
+    # (left, bottom, width, height) in figure fractions
+    bottom, top = 0.045, (0.96 if meta.simulated else 1.0)
+    fig.get_layout_engine().set(rect=(0.0, bottom, 1.0, top - bottom))
+    fig.text(
+        0.99, 0.005, f"Source: {meta.source} · as of {as_of}",
+        ha="right", va="bottom", fontsize=NOTE_PT, color=GREY,
+    )  # fmt: skip
+    if meta.simulated:
+        fig.text(
+            0.99, 0.995, "SIMULATED",
+            ha="right", va="top", fontsize=LABEL_PT, color=RED, weight="bold",
+        )  # fmt: skip
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
+
+
+def _title(ax: Axes, text: str) -> None:
+    ax.set_title(text, fontsize=TITLE_PT, loc="left", pad=12)
+
+
+def _legend(ax: Axes) -> None:
+    # "best" keeps the legend off the lines; a translucent frame keeps it readable if not
+    ax.legend(fontsize=NOTE_PT, loc="best", framealpha=0.85, edgecolor="none", ncols=2)
+
+
+def _empty(ax: Axes, index: pd.Index, text: str = "no data") -> None:
+    """Say so on an empty panel, and keep its dates when the sessions are known."""
+    ax.text(0.5, 0.75, text, ha="center", va="center", fontsize=LABEL_PT, color=GREY,
+            transform=ax.transAxes)  # fmt: skip
+    if len(index) > 1 and isinstance(index, pd.DatetimeIndex):
+        ax.set_xlim(index[0], index[-1])
+
+
+def _last(series: pd.Series, fmt: str) -> str:
+    """The series' last value for a legend label ("" when it has none)."""
+    valid = series.dropna()
+    return "" if valid.empty else f" {valid.iloc[-1]:{fmt}}"
+
+
+def _reference(ax: Axes, level: float, text: str, style: str = "--") -> None:
+    """A horizontal reference line labelled just outside the right edge (never on the data)."""
+    ax.axhline(level, color=GREY, lw=1.2, ls=style)
+    ax.annotate(text, (1.0, level), xycoords=("axes fraction", "data"), xytext=(4, 0),
+                textcoords="offset points", ha="left", va="center",
+                fontsize=NOTE_PT, color=GREY)  # fmt: skip
+
+
+def _breadth_panel(ax: Axes, b200: pd.Series, b50: pd.Series) -> None:
+    ax.plot(b200.index, b200.to_numpy(dtype=float), color=BLUE, lw=2.4,
+            label="200-day" + _last(b200, ".1f") + "%" * bool(_last(b200, ".1f")))  # fmt: skip
+    ax.plot(b50.index, b50.to_numpy(dtype=float), color=ORANGE, lw=1.6,
+            label="50-day" + _last(b50, ".1f") + "%" * bool(_last(b50, ".1f")))  # fmt: skip
+    _reference(ax, 65, "65")
+    _reference(ax, 50, "50", ":")
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("% of members above average", fontsize=LABEL_PT)
+    if b200.dropna().empty and b50.dropna().empty:
+        _empty(ax, b200.index)
+    _legend(ax)
+
+
+def breadth_chart(b200: pd.Series, b50: pd.Series, meta: ChartMeta) -> bytes:
+    """% of members above their 200- and 50-day averages, with the 65 and 50 lines."""
+    fig, (ax,) = _figure()
+    _title(ax, "Breadth: members above their moving average")
+    _breadth_panel(ax, b200, b50)
+    _dated(ax)
+    _corners(fig, meta)
+    return _png(fig)
+
+
+def normalised_ratio(a: pd.Series, b: pd.Series | None) -> pd.Series:
+    """a / b rebased to 100 at the first session where both have a close (a alone if b is
+    None); NaN where either is missing."""
+    ratio = a.astype(float) if b is None else a.astype(float) / b.astype(float)
+    valid = ratio.dropna()
+    if valid.empty or valid.iloc[0] == 0:
+        return ratio * np.nan
+    return 100.0 * ratio / valid.iloc[0]
+
+
+def _ratio_panel(ax: Axes, ratio: pd.Series, label: str, sma: int = 50) -> None:
+    ax.plot(ratio.index, ratio.to_numpy(dtype=float), color=BLUE, lw=2.4,
+            label=label + _last(ratio, ".1f"))  # fmt: skip
+    if ratio.notna().sum() > sma:
+        avg = ratio.rolling(sma, min_periods=sma).mean()
+        ax.plot(avg.index, avg.to_numpy(dtype=float), color=ORANGE, lw=1.6,
+                label=f"{sma}-day average")  # fmt: skip
+    _reference(ax, 100, "100")
+    ax.set_ylabel("start = 100", fontsize=LABEL_PT)
+    if ratio.dropna().empty:
+        _empty(ax, ratio.index)
+    _legend(ax)
+
+
+def ratio_chart(
+    a: pd.Series, b: pd.Series | None, a_name: str, b_name: str | None, meta: ChartMeta
+) -> bytes:
+    """a / b (e.g. RSP / SPY) rebased to 100, with its 50-day average; rising = a leads.
+    With b None, a's own price rebased."""
+    relative = b is not None and b_name is not None
+    label = f"{a_name} / {b_name}" if relative else a_name
+    fig, (ax,) = _figure()
+    _title(
+        ax, f"{a_name} vs {b_name}: ratio, up = {a_name} leads" if relative else f"{a_name} price"
+    )
+    _ratio_panel(ax, normalised_ratio(a, b if relative else None), label)
+    _dated(ax)
+    _corners(fig, meta)
+    return _png(fig)
+
+
+def _signed(v: float) -> str:
+    """+1.2 / -0.4, and 0.0 without a sign when it rounds to zero."""
+    text = f"{v:+.1f}"
+    return "0.0" if text in ("+0.0", "-0.0") else text
+
+
+def sector_bars(
+    rows: Sequence[tuple[str, float | None]], meta: ChartMeta, title: str, unit: str = "pp"
+) -> bytes:
+    """Horizontal bars, one per (label, value), in the given order top to bottom; missing
+    values are listed with an em dash and no bar."""
+    fig, (ax,) = _figure()
+    _title(ax, title)
+    labels = [r[0] for r in rows]
+    values = np.array([np.nan if r[1] is None else float(r[1]) for r in rows])
+    y = np.arange(len(rows))[::-1]
+    colours = [BLUE if v >= 0 else ORANGE for v in np.nan_to_num(values)]
+    ax.barh(y, np.nan_to_num(values), color=colours, height=0.7)
+    ax.set_yticks(y, labels, fontsize=TICK_PT)
+    ax.axvline(0, color="#333333", lw=1.0)
+    ax.grid(True, axis="x", color="#dddddd")
+    ax.grid(False, axis="y")
+    finite = values[np.isfinite(values)]
+    span = float(np.max(np.abs(finite))) if finite.size else 1.0
+    span = span or 1.0
+    ax.set_xlim(-span * 1.35 if (finite < 0).any() else -span * 0.1, span * 1.35)
+    for yi, v in zip(y, values, strict=True):
+        text = "—" if not np.isfinite(v) else _signed(v)
+        x = 0.0 if not np.isfinite(v) else v
+        ax.annotate(text, (x, yi), xytext=(6 if x >= 0 else -6, 0), textcoords="offset points",
+                    ha="left" if x >= 0 else "right", va="center", fontsize=NOTE_PT)  # fmt: skip
+    ax.set_xlabel(unit, fontsize=LABEL_PT)
+    _corners(fig, meta)
+    return _png(fig)
+
+
+def sector_chart(
+    etf: pd.Series,
+    bench: pd.Series,
+    etf_name: str,
+    bench_name: str,
+    breadth: pd.Series | None,
+    meta: ChartMeta,
+    title: str | None = None,
+) -> bytes:
+    """A sector ETF against a benchmark (price ratio rebased to 100), with its members'
+    200-day breadth below when the sector has one."""
+    has_breadth = breadth is not None and breadth.notna().any()
+    fig, axes = _figure(2, (3, 2)) if has_breadth else _figure()
+    _title(axes[0], title or f"{etf_name} vs {bench_name}: ratio, up = {etf_name} leads")
+    _ratio_panel(axes[0], normalised_ratio(etf, bench), f"{etf_name} / {bench_name}")
+    if has_breadth:
+        assert breadth is not None
+        ax = axes[1]
+        ax.plot(breadth.index, breadth.to_numpy(dtype=float), color=BLUE, lw=2.0)
+        _reference(ax, 65, "65")
+        _reference(ax, 50, "50", ":")
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("%", fontsize=LABEL_PT)
+        ax.set_title(
+            f"{etf_name} members above their 200-day average:" + _last(breadth, ".1f") + "%",
+            fontsize=LABEL_PT, loc="left",
+        )  # fmt: skip
+    _dated(axes[-1])
+    _corners(fig, meta)
+    return _png(fig)
+
+
+def snapshot_chart(
+    b200: pd.Series, b50: pd.Series, rsp: pd.Series, spy: pd.Series, meta: ChartMeta
+) -> bytes:
+    """Two panels: breadth (200/50-day) on top, equal weight vs cap weight (RSP/SPY) below."""
+    fig, (top, bottom) = _figure(2, (1, 1))
+    _title(top, "Breadth and equal weight vs cap weight")
+    _breadth_panel(top, b200, b50)
+    top.set_ylabel("% above avg", fontsize=LABEL_PT)
+    _ratio_panel(bottom, normalised_ratio(rsp, spy), "RSP / SPY")
+    bottom.set_title("RSP / SPY: up = equal weight leads", fontsize=LABEL_PT, loc="left")
+    _dated(bottom)
+    _corners(fig, meta)
+    return _png(fig)
