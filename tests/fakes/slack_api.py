@@ -33,7 +33,6 @@ from tests.fakes.common import (
     Cap,
     CapHit,
     CapScope,
-    FakeServer,
     Fault,
     Handler,
     Outcome,
@@ -43,8 +42,8 @@ from tests.fakes.common import (
     decode_json_fields,
     hang,
     reset,
-    run_cli,
 )
+from tests.fakes.server import FakeServer, run_cli
 
 TEST_BOT_TOKEN = "xoxb-0000-fake-bot-token"
 TEST_APP_TOKEN = "xapp-1-A0FAKE-0000-fake-app-token"
@@ -292,6 +291,7 @@ class FakeSlack(FakeServer):
             self._uploads: dict[str, dict[str, Any]] = {}  # file_id -> {filename, data}
             self._response_urls: dict[str, str] = {}  # ident -> channel
             self._envelopes: list[dict[str, Any]] = []  # pushed, not yet sent on a socket
+            self._envelope_channels: dict[str, str | None] = {}
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -332,8 +332,10 @@ class FakeSlack(FakeServer):
         }
         if envelope_type == "events_api":
             envelope.update(retry_attempt=0, retry_reason="")
+        channel = payload.get("channel_id") or payload.get("event", {}).get("channel")
         with self._lock:
             self._envelopes.append(envelope)
+            self._envelope_channels[envelope["envelope_id"]] = channel
         self._bump()
         return envelope
 
@@ -355,16 +357,23 @@ class FakeSlack(FakeServer):
         payload = app_mention_event(text, **kwargs)
         return self.push_envelope("events_api", payload, accepts_response_payload=False)
 
-    def disconnect_sockets(self, reason: str = "refresh_requested") -> None:
-        """Send Slack's `disconnect` message and close every socket (clients reconnect)."""
+    def disconnect_sockets(self, reason: str = "refresh_requested", grace: float = 1.0) -> None:
+        """Send Slack's `disconnect` message on every socket, and close the ones the client
+        has not closed itself after `grace` seconds (Slack, too, warns before it closes)."""
 
-        async def close_all() -> None:
+        async def disconnect(ws: web.WebSocketResponse) -> None:
+            message = {"type": "disconnect", "reason": reason, "debug_info": {"host": "fake"}}
+            await ws.send_str(json.dumps(message))
+            deadline = time.monotonic() + grace
+            while not ws.closed and time.monotonic() < deadline and not self._stopping:
+                await asyncio.sleep(0.01)
+            await ws.close()
+
+        def spawn_all() -> None:
             for ws in list(self._sockets):
-                message = {"type": "disconnect", "reason": reason, "debug_info": {"host": "fake"}}
-                await ws.send_str(json.dumps(message))
-                await ws.close()
+                self._spawn(disconnect(ws))
 
-        self._in_loop(lambda: self._spawn(close_all()))
+        self._in_loop(spawn_all)
 
     # -- routing -----------------------------------------------------------------------------
 
@@ -615,7 +624,9 @@ class FakeSlack(FakeServer):
             params = {"_raw": data}
         envelope_id = params.get("envelope_id") if isinstance(params, dict) else None
         outcome = Outcome.OK if envelope_id else Outcome.ERROR
-        rec = self._open_record("socket_mode.ack", None, params, {}, None)
+        with self._lock:
+            channel = self._envelope_channels.get(str(envelope_id))
+        rec = self._open_record("socket_mode.ack", channel, params, {}, None)
         self._close_record(rec, None, Answer(200, None), outcome)
 
     async def _send_envelopes(self, ws: web.WebSocketResponse) -> None:

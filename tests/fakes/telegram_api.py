@@ -31,7 +31,6 @@ from tests.fakes.common import (
     Cap,
     CapHit,
     CapScope,
-    FakeServer,
     Fault,
     Handler,
     RateCaps,
@@ -40,8 +39,8 @@ from tests.fakes.common import (
     decode_json_fields,
     hang,
     reset,
-    run_cli,
 )
+from tests.fakes.server import FakeServer, run_cli
 
 TEST_TOKEN = "123456789:TEST-fake-telegram-token"
 
