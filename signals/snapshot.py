@@ -1,0 +1,194 @@
+"""Every signal as of one session, with its weekly and monthly change and the data's health.
+
+`build_snapshot` reads a `SignalHistory` (computed once per refresh) at the as-of session, so
+`/snapshot`, `evaluate --json` and the rules see the same numbers. `freshness` says whether
+the data can be trusted that day (DESIGN §4): how many NYSE sessions it lags behind the as-of
+session, and what share of the members that were trading just before have a close on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from signals import calendar
+from signals.errors import DataSourceError
+from signals.indicators import SignalHistory
+from signals.indicators_json import iso_day, json_safe
+from signals.market import MarketData
+
+#: Sessions back for the weekly and the monthly change (DESIGN §1).
+WEEK, MONTH = 5, 21
+#: Sessions before the as-of session whose closes define who should have reported.
+COVERAGE_LOOKBACK = 5
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """last_session: last session on or before as-of with any member close (None: none).
+    stale_sessions: NYSE sessions after last_session up to the as-of session.
+    coverage: members with a close on the as-of session / members with a close in any of
+        the 5 sessions before it (of those, the ones that also closed on as-of)."""
+
+    last_session: date | None
+    stale_sessions: int
+    coverage: float
+
+
+@dataclass(frozen=True)
+class SignalReading:
+    """A signal's value on the as-of session, its 5- and 21-session changes, and details."""
+
+    value: float | None
+    change_1w: float | None
+    change_1m: float | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MarketSnapshot:
+    """Every signal as of one session; `to_json` is the `evaluate --json` object."""
+
+    as_of: date
+    source: str
+    simulated: bool
+    freshness: Freshness
+    signals: Mapping[str, SignalReading]
+
+    def to_json(self) -> dict[str, Any]:
+        """DESIGN §4: missing numbers are None (never NaN), dates 'YYYY-MM-DD'."""
+        return json_safe(
+            {
+                "as_of": iso_day(self.as_of),
+                "source": self.source,
+                "simulated": self.simulated,
+                "freshness": {
+                    "last_session": iso_day(self.freshness.last_session),
+                    "stale_sessions": self.freshness.stale_sessions,
+                    "coverage": self.freshness.coverage,
+                },
+                "signals": {
+                    signal_id: {
+                        "value": r.value,
+                        "change_1w": r.change_1w,
+                        "change_1m": r.change_1m,
+                        **r.details,
+                    }
+                    for signal_id, r in self.signals.items()
+                },
+            }
+        )
+
+
+def _as_of_session(data: MarketData, as_of: Any) -> pd.Timestamp:
+    """The as-of session: the given day or the session before it; default the panel's end."""
+    if as_of is None:
+        if len(data.closes.index) == 0:
+            raise DataSourceError("no closes at all: there is no session to report on")
+        as_of = data.closes.index.max()
+    return calendar.session_on_or_before(pd.Timestamp(as_of))
+
+
+def _ever_members(data: MarketData) -> list[str]:
+    """Panel columns that are members on some session."""
+    columns = set(data.closes.columns)
+    return [t for t in data.universe.all_tickers() if t in columns]
+
+
+def _last_with_data(closes: pd.DataFrame, members: list[str]) -> pd.Timestamp | None:
+    """The last row with any member close, scanning back from the end in growing blocks
+    (the answer is almost always among the last few rows)."""
+    end, step = len(closes), 8
+    while end > 0:
+        start = max(0, end - step)
+        block = closes.iloc[start:end][members].notna().to_numpy().any(axis=1)
+        hit = np.flatnonzero(block)
+        if len(hit):
+            return pd.Timestamp(closes.index[start + hit[-1]])
+        end, step = start, step * 4
+    return None
+
+
+def _member_columns(data: MarketData, session: pd.Timestamp) -> list[str]:
+    """Panel columns that are members on `session` (point-in-time when a file is given)."""
+    listed = _ever_members(data)
+    if data.universe.membership is None or not listed:
+        return listed
+    on_day = data.universe.member_mask(pd.DatetimeIndex([session]), listed)
+    return list(on_day.columns[on_day.iloc[0].to_numpy(dtype=bool)])
+
+
+def freshness(data: MarketData, as_of: Any = None) -> Freshness:
+    """How far the data lags the as-of session and how complete its last session is."""
+    session = _as_of_session(data, as_of)
+    closes = data.closes.loc[:session]
+    last = _last_with_data(closes, _ever_members(data))
+    if last is not None:
+        stale = calendar.sessions_between(last, session)
+    elif len(closes.index):
+        stale = len(calendar.sessions(closes.index[0], session))
+    else:
+        stale = 0
+
+    before = calendar.sessions(session - pd.Timedelta(days=30), session)[:-1]
+    before = before[-COVERAGE_LOOKBACK:]
+    on_day = _member_columns(data, session)
+    rows = data.closes.reindex(index=before.append(pd.DatetimeIndex([session])), columns=on_day)
+    present = rows.notna().to_numpy()
+    expected = present[:-1].any(axis=0)
+    reported = present[-1] & expected
+    if expected.any():
+        coverage = float(reported.sum() / expected.sum())
+    else:
+        coverage = 1.0 if present[-1].any() else 0.0
+    return Freshness(
+        last_session=None if last is None else last.date(),
+        stale_sessions=int(stale),
+        coverage=coverage,
+    )
+
+
+def _number(x: Any) -> float | None:
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def _change(values: np.ndarray, pos: int, back: int) -> float | None:
+    if pos < back:
+        return None
+    return _number(values[pos] - values[pos - back])
+
+
+def build_snapshot(history: SignalHistory, data: MarketData, as_of: Any = None) -> MarketSnapshot:
+    """Every signal of `history` read at the as-of session (default: the panel's last
+    session; a non-session day maps to the session before it). With stale data the values
+    are those of the last session on or before as-of; `freshness` says how stale."""
+    session = _as_of_session(data, as_of)
+    try:
+        pos = history.position(session)
+    except KeyError:
+        first = iso_day(history.sessions[0]) if len(history.sessions) else "none"
+        raise ValueError(
+            f"as-of {iso_day(session)} is before the first session of the data ({first})"
+        ) from None
+    readings: dict[str, SignalReading] = {}
+    for signal_id in history.ids():
+        values = history.frames[signal_id]["value"].to_numpy(dtype=np.float64)
+        readings[signal_id] = SignalReading(
+            value=_number(values[pos]),
+            change_1w=_change(values, pos, WEEK),
+            change_1m=_change(values, pos, MONTH),
+            details=history.details_at(signal_id, history.sessions[pos]),
+        )
+    return MarketSnapshot(
+        as_of=session.date(),
+        source=data.source,
+        simulated=data.simulated,
+        freshness=freshness(data, session),
+        signals=readings,
+    )
