@@ -544,7 +544,9 @@ class FakeServer:
         if refused is not None:
             self._close_record(rec, request, refused, Outcome.ERROR)
             return refused.to_response()
-        now = time.monotonic()
+        # The caps judge the recorded arrival time, so `rec.at` reproduces every verdict
+        # (a fault's delay moves the request to when it is finally handled).
+        now = time.monotonic() if fault is not None and fault.delay > 0 else rec.at
         with self._lock:
             hit = self.caps.check(method, chat_id, now)
         if hit is not None:
