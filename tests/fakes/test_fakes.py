@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -155,3 +156,33 @@ def test_cli_runs_a_fake_in_its_own_process(tmp_path: Path):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+def test_count_agrees_with_the_records_even_across_a_clear(telegram_fake: FakeTelegram):
+    telegram_fake.inject(hang(0.3, then="answer"), chat_id=9, times=1)
+    url = f"{telegram_fake.base_url}{TEST_TOKEN}/sendMessage"
+    with httpx.Client() as client:
+        for chat in (1, 1, 2, 3):
+            client.post(url, data={"chat_id": str(chat), "text": "x"})
+        client.post(f"{telegram_fake.base_url}{TEST_TOKEN}/getMe")
+        hung = threading.Thread(target=client.post, args=(url,), kwargs={"data": {"chat_id": "9"}})
+        hung.start()
+        telegram_fake.wait_until(lambda: telegram_fake.count(outcome="pending") == 1)
+        telegram_fake.clear_requests()  # forgets the hanging request too
+        hung.join()
+        for chat in (4, 4):
+            client.post(url, data={"chat_id": str(chat), "text": "x"})
+    records = telegram_fake.requests()
+    assert [r.outcome for r in records] == ["ok", "rate_limited"]
+    for method in (None, "sendMessage", "getMe"):
+        for outcome in (None, "ok", "rate_limited", "pending"):
+            for delivered in (None, True, False):
+                expected = sum(
+                    1
+                    for r in records
+                    if (method is None or r.method == method)
+                    and (outcome is None or r.outcome == outcome)
+                    and (delivered is None or r.delivered == delivered)
+                )
+                got = telegram_fake.count(method, outcome=outcome, delivered=delivered)
+                assert got == expected, (method, outcome, delivered)

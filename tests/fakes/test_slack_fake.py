@@ -232,3 +232,13 @@ async def test_same_loop_mode_and_disconnect_reconnect():
 
 async def _ack(socket: SocketModeClient, request: SocketModeRequest) -> None:
     await socket.send_socket_mode_response(SocketModeResponse(request.envelope_id))
+
+
+async def test_ephemeral_and_conversation_info(slack_fake: FakeSlack):
+    web = client(slack_fake)
+    ephemeral = await web.chat_postEphemeral(channel="C1", user="U42", text="only you")
+    info = await web.conversations_info(channel="C1")
+    assert ephemeral["message_ts"] and info["channel"]["id"] == "C1"
+    assert not info["channel"]["is_archived"] and info["channel"]["is_member"]
+    [rec] = slack_fake.delivered("C1")
+    assert (rec.method, rec.params["user"]) == ("chat.postEphemeral", "U42")

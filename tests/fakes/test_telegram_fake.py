@@ -403,3 +403,15 @@ async def test_second_poller_ends_the_first_with_conflict_and_webhook_blocks_pol
         telegram_fake.push_command(42, 42, "/lost")
         await new.delete_webhook(drop_pending_updates=True)
         assert await new.get_updates() == ()
+
+
+async def test_edit_reply_markup(telegram_fake: FakeTelegram):
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("XLF", callback_data="XLF")]])
+    async with make_bot(telegram_fake) as bot:
+        sent = await bot.send_message(42, "pick a sector", reply_markup=keyboard)
+        await bot.edit_message_reply_markup(42, sent.message_id, reply_markup=None)
+        with pytest.raises(BadRequest, match="(?i)message is not modified"):
+            await bot.edit_message_reply_markup(42, sent.message_id, reply_markup=None)
+        with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+            await bot.edit_message_reply_markup(42, 999, reply_markup=keyboard)
+    assert "reply_markup" not in telegram_fake.message(42, sent.message_id)
