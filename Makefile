@@ -28,6 +28,7 @@ lint: $(VENV)/.dev
 
 bench: $(BIN)/rotation-bot
 	$(BIN)/python -m benchmarks.signals
+	$(BIN)/python -m benchmarks.backtest
 
 clean:
 	rm -rf $(VENV) build *.egg-info
