@@ -24,6 +24,7 @@ from bot.settings_delivery import (
     DestinationSettings,
     check_destinations,
 )
+from bot.settings_schedule import ScheduleSettings
 from bot.yaml_lines import locate
 
 DEFAULT_DATABASE_URL = "sqlite:///./rotation-bot.db"
@@ -88,7 +89,7 @@ class Settings(_Strict):
     rules: tuple[dict[str, Any], ...] = ()
     destinations: tuple[DestinationSettings, ...] = ()
     admins: AdminSettings = AdminSettings()
-    schedule: dict[str, Any] = Field(default_factory=dict)
+    schedule: ScheduleSettings = ScheduleSettings()
     delivery: DeliverySettings = DeliverySettings()
     health: dict[str, Any] = Field(default_factory=dict)
     config_path: str | None = None
