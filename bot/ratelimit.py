@@ -1,32 +1,37 @@
 """Send-rate limits that keep fan-out under the platforms' caps instead of provoking 429s.
 
-Telegram counts messages in trailing windows: about 30 a second overall, 1 a second per chat,
-20 a minute per group (DESIGN §6). A 429 costs the retry_after it carries, so staying under
-the caps is faster than bouncing off them.
+Telegram counts the messages that *arrive* in trailing windows: about 30 a second overall, 1 a
+second per chat, 20 a minute per group (DESIGN §6); Slack about 1 a second per channel. A 429
+costs the retry_after it carries, so staying under the caps is faster than bouncing off them.
+
+Arrival times are not ours to see: a request arrives somewhere between the moment we start it
+and the moment its answer comes back, and network jitter (a new connection, a slow first
+request) can bunch arrivals that started evenly spaced. So every window here counts a request
+from its start until its *end*: a new request may start at `t` only if fewer than `count`
+earlier requests are still in flight or ended after `t - per`. Whatever the latencies, no
+`count + 1` arrivals can then fall in one window. On top of that the overall cap is paced:
+one send every `per / count / headroom` seconds, handed out first come first served, so
+10,000 waiters sleep once each (no thundering herd) and the stream is smooth.
 
 Why not aiolimiter (installed with PTB's rate-limiter extra) or PTB's `AIORateLimiter`:
 aiolimiter is a leaky bucket whose capacity equals its rate, so `AsyncLimiter(20, 60)` lets 20
-messages through at once and then one every 3 s, i.e. 40 in the first minute, which breaks a
-"20 in any 60 s" cap; `AsyncLimiter(30, 1)` likewise allows about 60 in the first second.
-`AIORateLimiter` is built on those buckets, has no per-chat limit, and with `max_retries > 0`
-sleeps out a 429 inside the request, pausing every chat and hiding the retry from the outbox
-(a crash during that sleep forgets it). Here instead:
-- the overall cap is a FIFO *pacer*: one send every period/count seconds in call order, so
-  10,000 waiters sleep once each (no thundering herd) and the rate is smooth;
-- per-chat and per-group caps are exact sliding windows over the times sends really started.
-Every cap is used at `headroom` (default 95 %), so request jitter never crosses it.
+messages through at once and then one every 3 s (40 in the first minute, double a "20 in any
+60 s" cap) and it counts request starts, not arrivals. `AIORateLimiter` is built on those
+buckets, has no per-chat limit, and with `max_retries > 0` sleeps out a 429 inside the request,
+pausing every chat and hiding the retry from the outbox (a crash during that sleep forgets it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+_INF = float("inf")
 
 
 @dataclass(frozen=True)
@@ -36,71 +41,91 @@ class Rate:
     count: int
     per: float
 
-    def scaled(self, headroom: float) -> Rate:
-        """The same count over a longer period: `headroom` of the cap."""
-        return Rate(self.count, self.per / headroom)
 
+class _Entry:
+    """One request in a window: in flight until `end` is set."""
 
-class Pacer:
-    """Evenly spaced sends, first come first served, for a cap shared by every chat.
+    __slots__ = ("end",)
 
-    Waiters queue on a FIFO lock and each sleeps only for its own slot, so 10,000 waiters
-    cost 10,000 wake-ups, not a thundering herd. A waiter that wakes a little late may go at
-    once (the pace is kept on average), but never more than half an interval early: after an
-    event-loop stall the queue does not burst to catch up. An exact sliding window over the
-    real start times backs this up, so the cap holds whatever the scheduling."""
-
-    def __init__(self, rate: Rate, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep):
-        self.interval = rate.per / rate.count
-        self._window = Window(rate)
-        self._clock, self._sleep = clock, sleep
-        self._next = float("-inf")
-        self._lock: asyncio.Lock | None = None
-
-    async def wait(self) -> None:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            now = self._clock()
-            slot = max(self._next, self._window.earliest())
-            if slot < now - self.interval / 2:  # idle, or woken late: no burst to catch up
-                slot = now if now - self._next >= self.interval else now - self.interval / 2
-            if slot > now:
-                await self._sleep(slot - now)
-            self._next = slot + self.interval
-            self._window.record(self._clock())
+    def __init__(self) -> None:
+        self.end: float | None = None
 
 
 class Window:
-    """At most `count` event starts in any `period` seconds (a sliding log)."""
+    """At most `count` requests in any `per` seconds, each counted from start to end."""
 
     def __init__(self, rate: Rate) -> None:
         self.rate = rate
-        self._times: deque[float] = deque(maxlen=rate.count)
+        self._entries: list[_Entry] = []
 
-    def earliest(self) -> float:
-        """When the next event may start (-inf when the window has room)."""
-        if len(self._times) < self.rate.count:
-            return float("-inf")
-        return self._times[0] + self.rate.per
+    def earliest(self, now: float) -> float:
+        """When a new request may start: -inf when now is fine, inf while too many are in
+        flight (wait for one to end)."""
+        per, count = self.rate.per, self.rate.count
+        self._entries = [e for e in self._entries if e.end is None or e.end > now - per]
+        in_flight = sum(1 for e in self._entries if e.end is None)
+        room = count - in_flight  # finished requests that may still be in the window
+        if room <= 0:
+            return _INF
+        ends = sorted((e.end for e in self._entries if e.end is not None), reverse=True)
+        return ends[room - 1] + per if len(ends) >= room else -_INF
 
-    def next_free(self, now: float) -> float:
-        return max(now, self.earliest())
+    def open(self) -> _Entry:
+        entry = _Entry()
+        self._entries.append(entry)
+        return entry
 
-    def record(self, t: float) -> None:
-        self._times.append(t)
+    def idle(self, now: float) -> bool:
+        self.earliest(now)  # prunes
+        return not self._entries
 
-    def idle_since(self, now: float) -> bool:
-        return not self._times or self._times[-1] + self.rate.per <= now
+
+class Pacer:
+    """Evenly spaced starts for a cap shared by every chat, first come first served.
+
+    Waiters queue on a FIFO lock and each sleeps only for its own slot. A waiter that wakes a
+    little late may go at once (the pace holds on average), but the queue never bursts to
+    catch up after a stall. The window (start-to-end, see module docstring) backs it up."""
+
+    def __init__(
+        self,
+        rate: Rate,
+        headroom: float,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        poll: float = 0.005,
+    ) -> None:
+        self.interval = rate.per / rate.count / headroom
+        self.window = Window(rate)
+        self._clock, self._sleep, self._poll = clock, sleep, poll
+        self._next = -_INF
+        self._lock: asyncio.Lock | None = None
+
+    async def acquire(self) -> _Entry:
+        """Wait for the next slot; returns the window entry to close when the send ends."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            while True:
+                now = self._clock()
+                slot = self._next
+                if slot < now - self.interval / 2:  # idle, or woken late: no burst
+                    slot = now if now - self._next >= self.interval else now - self.interval / 2
+                slot = max(slot, self.window.earliest(now))
+                if slot <= now:
+                    break
+                await self._sleep(min(slot - now, self._poll) if slot == _INF else slot - now)
+            self._next = slot + self.interval
+            return self.window.open()
 
 
 class SendLimiter:
     """The caps of one platform: an optional overall pacer, a window per chat, and an
-    optional window per group (for chats where `is_group(chat)` is true).
+    optional window per group (chats where `is_group(chat)` is true).
 
-    `await limiter.wait(chat)` returns when a message to `chat` may start. Waits for one
-    chat are serialised, so two destinations sharing a chat (Telegram topics) share its cap.
-    """
+    `async with limiter.slot(chat): <send>` starts the send when every cap allows it and
+    counts it until it ends. Sends to one chat are serialised, so two destinations sharing a
+    chat (Telegram forum topics) share its cap."""
 
     #: drop idle per-chat state once this many chats are tracked
     _PRUNE_AT = 4096
@@ -115,48 +140,52 @@ class SendLimiter:
         headroom: float = 0.95,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        poll: float = 0.005,
     ) -> None:
-        self._clock, self._sleep = clock, sleep
-        self._per_chat = per_chat.scaled(headroom)
-        self._per_group = per_group.scaled(headroom) if per_group else None
-        self._overall = Pacer(overall.scaled(headroom), clock, sleep) if overall else None
-        self._is_group = is_group
+        self._clock, self._sleep, self._poll = clock, sleep, poll
+        self._per_chat, self._per_group, self._is_group = per_chat, per_group, is_group
+        self._overall = Pacer(overall, headroom, clock, sleep, poll) if overall else None
         self._chats: dict[str, tuple[asyncio.Lock, Window, Window | None]] = {}
 
-    async def wait(self, chat: str) -> None:
-        lock, chat_window, group_window = self._state(chat)
-        async with lock:
-            now = self._clock()
-            due = chat_window.next_free(now)
-            if group_window is not None:
-                due = max(due, group_window.next_free(now))
-            await self._sleep_until(due)
-            if self._overall is not None:
-                await self._overall.wait()
-            start = self._clock()
-            chat_window.record(start)
-            if group_window is not None:
-                group_window.record(start)
+    @contextlib.asynccontextmanager
+    async def slot(self, chat: str) -> AsyncIterator[None]:
+        entries = await self._acquire(chat)
+        try:
+            yield
+        finally:
+            end = self._clock()
+            for entry in entries:
+                entry.end = end
 
-    async def _sleep_until(self, t: float) -> None:
-        delay = t - self._clock()
-        if delay > 0:
-            await self._sleep(delay)
+    async def _acquire(self, chat: str) -> list[_Entry]:
+        lock, chat_window, group_window = self._state(chat)
+        windows = [w for w in (chat_window, group_window) if w is not None]
+        async with lock:
+            while True:
+                now = self._clock()
+                due = max(w.earliest(now) for w in windows)
+                if due <= now:
+                    break
+                await self._sleep(self._poll if due == _INF else due - now)
+            # nothing is opened before the overall slot: a cancelled wait leaves no trace
+            overall = await self._overall.acquire() if self._overall is not None else None
+            entries = [w.open() for w in windows]
+            return entries if overall is None else [*entries, overall]
 
     def _state(self, chat: str) -> tuple[asyncio.Lock, Window, Window | None]:
         state = self._chats.get(chat)
         if state is None:
             if len(self._chats) >= self._PRUNE_AT:
                 self._prune()
-            group = Window(self._per_group) if self._per_group and self._is_group(chat) else None
-            state = (asyncio.Lock(), Window(self._per_chat), group)
+            group = self._per_group if self._per_group and self._is_group(chat) else None
+            state = (asyncio.Lock(), Window(self._per_chat), Window(group) if group else None)
             self._chats[chat] = state
         return state
 
     def _prune(self) -> None:
         now = self._clock()
         for chat, (lock, w, g) in list(self._chats.items()):
-            if not lock.locked() and w.idle_since(now) and (g is None or g.idle_since(now)):
+            if not lock.locked() and w.idle(now) and (g is None or g.idle(now)):
                 del self._chats[chat]
 
 

@@ -168,7 +168,8 @@ class DeliverySettings(_Strict):
     batch: int = Field(200, ge=1, le=10_000)
     #: seconds between outbox polls when idle (daemon)
     poll_interval: float = Field(1.0, gt=0)
-    #: share of every cap actually used, so request jitter never crosses a cap
+    #: the overall pace as a share of the overall cap (caps themselves are kept exactly:
+    #: each send counts from its start to its answer, whatever the network jitter)
     headroom: float = Field(0.95, gt=0.1, le=1.0)
     #: print alerts on stdout: auto = when no destination is configured
     console: Literal["auto", "on", "off"] = "auto"

@@ -135,15 +135,15 @@ class SlackSender(Adapter):
         await self.start()
         for index in range(skip_parts, len(parts)):
             part = parts[index]
-            await self._limiter.wait(address.chat_id)
             try:
-                await self._client.chat_postMessage(
-                    channel=address.chat_id,
-                    text=part.text,
-                    blocks=part.blocks,
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
+                async with self._limiter.slot(address.chat_id):
+                    await self._client.chat_postMessage(
+                        channel=address.chat_id,
+                        text=part.text,
+                        blocks=part.blocks,
+                        unfurl_links=False,
+                        unfurl_media=False,
+                    )
             # the network errors aiohttp and slack-sdk raise; nothing broader
             except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
                 raise delivery_error(exc) from exc

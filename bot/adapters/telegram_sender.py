@@ -152,14 +152,14 @@ class TelegramSender(Adapter):
 
     async def _send_part(self, chat_id: str, thread_id: str, text: str, silent: bool) -> str:
         """Send one part; follows a group's move to a supergroup. Returns the chat id used."""
-        await self._limiter.wait(chat_id)
         try:
-            await self._post(chat_id, thread_id, text, silent)
+            async with self._limiter.slot(chat_id):
+                await self._post(chat_id, thread_id, text, silent)
         except ChatMigrated as moved:
             new_id = str(moved.new_chat_id)
             log.info("telegram chat %s moved to %s; sending there", chat_id, new_id)
-            await self._limiter.wait(new_id)
-            await self._post(new_id, thread_id, text, silent)
+            async with self._limiter.slot(new_id):
+                await self._post(new_id, thread_id, text, silent)
             return new_id
         return chat_id
 
