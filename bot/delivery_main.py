@@ -1,0 +1,73 @@
+"""`python -m bot.delivery_main`: a delivery worker on its own, for tests and operators.
+
+Delivers what the outbox holds, with the senders whose tokens are in the environment, the
+config found as usual (ROTATION_BOT_CONFIG, ...) and DATABASE_URL. It does not evaluate or
+sync destinations (`rotation-bot run` does). `--once` retries for at most `--max-age` seconds
+(default 60, as `run --once`); exit 0 when nothing is left, 2 when dead letters or pending
+rows remain. Without `--once` it runs until SIGTERM / SIGINT and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+
+from bot.adapters.senders import build_senders
+from bot.delivery import DeliveryReport, DeliveryWorker
+from bot.redact import install
+from bot.settings import load_settings
+from bot.store import Store, utcnow
+
+
+async def _serve(args: argparse.Namespace) -> DeliveryReport:
+    settings = load_settings(args.config)
+    store = Store(settings.database_url)
+    senders = build_senders(settings)
+    for sender in senders.values():
+        await sender.start()
+    try:
+        if args.once:
+            age = timedelta(seconds=args.max_age)
+            worker = DeliveryWorker(store, senders, settings, max_age=age)
+            return await worker.run_once(deadline=utcnow() + age)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        return await DeliveryWorker(store, senders, settings).run_forever(stop)
+    finally:
+        for sender in senders.values():
+            await sender.stop()
+        store.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.delivery_main", description=__doc__)
+    parser.add_argument("--config", metavar="FILE")
+    parser.add_argument("--once", action="store_true", help="deliver what is due, then exit")
+    parser.add_argument("--max-age", type=float, default=60.0, metavar="SECONDS")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    install()
+    report = asyncio.run(_serve(args))
+    c = report.counts
+    print(
+        f"delivered {report.delivered}, dead {c.dead}, pending {c.pending + c.retrying}",
+        file=sys.stderr,
+    )
+    left = c.pending + c.retrying + c.sending
+    return 2 if args.once and (report.dead or left) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
