@@ -181,7 +181,7 @@ def chart(
     """The chart for `key` (cached for this state), or None when charts are switched off."""
     if not ctx.options.charts:
         return None
-    png = ctx.charts.get_or_render(key, state, render)
+    png = ctx.cache.get(key, state, render)
     return Chart(png=png, alt=alt, filename=filename)
 
 

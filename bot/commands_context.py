@@ -1,7 +1,7 @@
 """What a command may use: the caller, the cached market state, the store, the rules, a clock.
 
 One long-lived `CommandContext` is built by the app (state provider, store, rules, middleware,
-chart cache); each adapter derives a per-message copy with `for_caller`. Everything in it is
+result cache); each adapter derives a per-message copy with `for_caller`. Everything in it is
 safe to share between threads: commands run in `asyncio.to_thread` workers.
 """
 
@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 if TYPE_CHECKING:
     from bot.market_state import MarketState
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.store import Store
     from signals.rules_spec import RuleSpec
 
+T = TypeVar("T")
 ChatType = Literal["private", "group", "channel"]
 CHAT_TYPES: tuple[str, ...] = ("private", "group", "channel")
 
@@ -65,32 +66,33 @@ class ChatOptions:
     history_rows: int = 10
 
 
-class ChartCache:
-    """PNG bytes by key, for the current market state only, least recently used dropped.
+class StateCache:
+    """Results (chart PNGs, a rule's history) by key, for the current market state only;
+    the least recently used are dropped.
 
-    The state is cached and only replaced by a refresh, so a chart for (command, args) is
-    the same until then: rendering it once per refresh keeps chart replies fast under load.
-    Entries remember the state object they were drawn from and miss once it is replaced.
+    The state is cached and only replaced by a refresh, so a chart for (command, args) is the
+    same until then: computing it once per refresh keeps replies fast under load. Entries
+    remember the state object they came from and miss once it is replaced.
     """
 
-    def __init__(self, size: int = 48) -> None:
+    def __init__(self, size: int = 64) -> None:
         self._size = size
         self._lock = threading.Lock()
-        self._items: OrderedDict[Hashable, tuple[object, bytes]] = OrderedDict()
+        self._items: OrderedDict[Hashable, tuple[object, Any]] = OrderedDict()
 
-    def get_or_render(self, key: Hashable, state: object, render: Callable[[], bytes]) -> bytes:
+    def get(self, key: Hashable, state: object, compute: Callable[[], T]) -> T:
         with self._lock:
             hit = self._items.get(key)
             if hit is not None and hit[0] is state:
                 self._items.move_to_end(key)
                 return hit[1]
-        png = render()  # outside the lock: two threads may render the same chart once each
+        value = compute()  # outside the lock: two threads may compute the same key once each
         with self._lock:
-            self._items[key] = (state, png)
+            self._items[key] = (state, value)
             self._items.move_to_end(key)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
-        return png
+        return value
 
     def __len__(self) -> int:
         return len(self._items)
@@ -106,6 +108,7 @@ class CommandContext:
     clock: the wall clock (UTC, tz-aware); tests pass a fixed one.
     next_run: when the scheduler evaluates next (None: not scheduled / no scheduler).
     middleware: applied by `dispatch` around every command, outermost first.
+    cache: charts and rule histories of the current state (shared by every caller).
     version: the bot's version for `status` ("" = read the installed package's).
     """
 
@@ -117,7 +120,7 @@ class CommandContext:
     clock: Callable[[], datetime] = _utcnow
     next_run: Callable[[], datetime | None] | None = None
     middleware: tuple[Middleware, ...] = ()
-    charts: ChartCache = field(default_factory=ChartCache)
+    cache: StateCache = field(default_factory=StateCache)
     version: str = ""
 
     def for_caller(self, caller: Caller) -> CommandContext:

@@ -1,4 +1,4 @@
-"""Rule and bot status commands: signals, status, history. Read the store and the cached state."""
+"""Rule and bot status commands: signals and status. Read the store and the cached state."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from bot.commands_common import (
     fmt,
     history_position,
     market_reply,
-    need_state,
     number,
     unit_of,
 )
@@ -150,7 +149,7 @@ def signals(req: CommandRequest, ctx: CommandContext) -> Reply:
     )
 
 
-# --- history --------------------------------------------------------------------------------
+# --- rules by name --------------------------------------------------------------------------------
 
 
 def find_rule(ctx: CommandContext, name: str) -> RuleSpec:
@@ -168,23 +167,6 @@ def find_rule(ctx: CommandContext, name: str) -> RuleSpec:
         message += " " + T.CLOSEST.format(suggestions=", ".join(folded[c].id for c in close))
     raise CommandError(
         message, buttons=[Button(folded[c].id, f"history {folded[c].id}") for c in close]
-    )
-
-
-def history(req: CommandRequest, ctx: CommandContext) -> Reply:
-    """Past firings of one rule with forward returns (from `bot.backtest.rule_history`)."""
-    rule = find_rule(ctx, req.args[0])
-    state = need_state(ctx)
-    try:
-        from bot.backtest import rule_history  # the lead's backtest module
-    except ImportError:
-        raise CommandError(T.HISTORY_UNAVAILABLE) from None
-    result = rule_history(state, rule)
-    return market_reply(
-        state,
-        f"history {rule.id}",
-        T.HISTORY_TITLE.format(rule=rule.id, date=as_of_date(state)),
-        [str(result)],
     )
 
 

@@ -188,9 +188,21 @@ TRIGGER_ALL = "all {n} hold"
 TRIGGER_ANY = "any of {n}"
 CONDITIONS_HELD = "{held} of {n}"
 UNKNOWN_RULE = "Unknown rule “{name}”."
-NO_RULE_HISTORY = "No firings of {rule} in the data."
 HISTORY_TITLE = "History: {rule} · {date}"
-HISTORY_UNAVAILABLE = "History needs the backtest module, which this build does not have yet."
+HISTORY_HEADER = ("Fired", "Value", "SPY 1m", "SPY 3m", "RSP 3m", "IWM 3m")
+#: forward-return columns of the history table: (ticker, sessions)
+HISTORY_COLUMNS: tuple[tuple[str, int], ...] = (("SPY", 21), ("SPY", 63), ("RSP", 63), ("IWM", 63))
+HISTORY_COUNTS = (
+    "Fired {fired} time(s) from {start} to {end} ({per_year:.1f} a year), resolved {resolved}."
+)
+HISTORY_NONE = "It never fired from {start} to {end}."
+HISTORY_SHOWN = "The last {n} firings, newest first; returns in % over the next 1 and 3 months."
+HISTORY_VERSUS = (
+    "{ticker} over the next 3 months: median {median} after a firing ({share} up, {n} firings) "
+    "vs {base_median} over all sessions ({base_share} up)."
+)
+HISTORY_TRIGGER = "Fires when: {signal} {trigger}."
+HISTORY_CAVEAT = "What followed past signals; not a forecast."
 
 STATUS_TITLE = "Status"
 STATUS_VERSION = "rotation-bot {version}"

@@ -28,6 +28,8 @@ def load_state(data: object) -> object:
         "bot.market_state", reason="signals/snapshot.py (issue 2) has not landed yet"
     )
     return market_state.state_from_data(data)
+
+
 ADMIN_ID = "1001"
 
 

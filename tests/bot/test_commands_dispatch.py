@@ -13,7 +13,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.command_parse import ParseError
-from bot.commands import COMMANDS, closest_commands, dispatch, dispatch_text, find_command, menu
+from bot.commands import (
+    COMMANDS,
+    WARM_COMMANDS,
+    closest_commands,
+    dispatch,
+    dispatch_text,
+    find_command,
+    menu,
+    warm_cache,
+)
 from bot.commands_context import Caller
 from bot.middleware import standard_middleware
 from bot.reply import (
@@ -285,4 +294,18 @@ def test_for_caller_keeps_everything_else(state: MarketState) -> None:
     ctx = context(state)
     other = ctx.for_caller(Caller("slack", "U1", "C1", "group"))
     assert other.caller.platform == "slack" and other.state is ctx.state
-    assert other.charts is ctx.charts and other.middleware is ctx.middleware
+    assert other.cache is ctx.cache and other.middleware is ctx.middleware
+
+
+def test_warm_cache_renders_the_common_charts_once(state: MarketState) -> None:
+    ctx = context(state, charts=True)
+    assert warm_cache(ctx) == len(WARM_COMMANDS)
+    assert len(ctx.cache) == len(WARM_COMMANDS)
+    cached = {ask(ctx, "sector XLE").chart.png is ask(ctx, "sector XLE").chart.png}
+    assert cached == {True} and len(ctx.cache) == len(WARM_COMMANDS)
+
+
+def test_warm_cache_skips_what_fails(state: MarketState, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, "rotation_bot.commands"):
+        assert warm_cache(context(object()), ["snapshot", "nonsense", "🚀"]) == 0
+    assert "warming 'snapshot' failed" in caplog.records[0].getMessage()

@@ -166,14 +166,6 @@ def test_status_before_the_first_evaluation(state: MarketState) -> None:
     assert "Last evaluation: none yet." in ask(context(state, store=store), "status").blocks
 
 
-def test_history_of_an_unknown_rule_suggests(
-    state: MarketState, default_rules: list[RuleSpec]
-) -> None:
-    reply = ask(context(state, rules=tuple(default_rules)), "history breadth_broadning")
-    assert reply.is_error and "breadth_broadening" in reply.blocks[0]
-    assert reply.buttons[0].command == "history breadth_broadening"
-
-
 def test_the_run_shown_is_the_latest(state: MarketState) -> None:
     store = Store()
     with store.transaction() as s:
