@@ -35,7 +35,7 @@ from bot.commands_market import breadth, chart_command, sector, sectors, snapsho
 from bot.commands_status import signals, status
 from bot.commands_subs import mute, settings, settings_writes, subscribe, unsubscribe
 from bot.middleware import ErrorBoundary, Request, compose
-from bot.reply import Button, Reply, echo
+from bot.reply import MAX_BUTTON_COMMAND_BYTES, Button, Reply, echo
 from bot.sector_names import SECTORS
 
 log = logging.getLogger("rotation_bot.commands")
@@ -159,7 +159,12 @@ def _unknown(name: str, args: tuple[str, ...]) -> CommandError:
     close = closest_commands(name)
     message = T.UNKNOWN_COMMAND.format(name=echo(name))
     message += " " + (T.DID_YOU_MEAN.format(names=", ".join(close)) if close else T.SEND_HELP)
-    buttons = [Button(c, " ".join((c, *args))) for c in close]
+    # keep the arguments when the whole line fits a button, else offer the bare command
+    lines = [" ".join((c, *args)) for c in close]
+    buttons = [
+        Button(c, line if len(line.encode()) <= MAX_BUTTON_COMMAND_BYTES else c)
+        for c, line in zip(close, lines, strict=True)
+    ]
     return CommandError(message, buttons=buttons)
 
 

@@ -115,6 +115,8 @@ def test_unknown_command_suggests_the_closest(state: MarketState) -> None:
 def test_suggestion_buttons_keep_the_arguments(state: MarketState) -> None:
     reply = ask(context(state), "sectr XLF")
     assert reply.buttons[0].command == "sector XLF"
+    long = ask(context(state), "sectr " + "x" * 80)
+    assert long.buttons[0].command == "sector"  # never a cut argument
 
 
 def test_not_a_command(state: MarketState) -> None:
