@@ -213,7 +213,10 @@ def sector_bars(
     finite = values[np.isfinite(values)]
     span = float(np.max(np.abs(finite))) if finite.size else 1.0
     span = span or 1.0
-    ax.set_xlim(-span * 1.35 if (finite < 0).any() else -span * 0.1, span * 1.35)
+    low = min(float(finite.min()) if finite.size else 0.0, 0.0)
+    high = max(float(finite.max()) if finite.size else 0.0, 0.0)
+    # room for the value labels beyond each bar end (a third of the longest bar)
+    ax.set_xlim(low - (span * 0.35 if low < 0 else span * 0.1), high + span * 0.35)
     for yi, v in zip(y, values, strict=True):
         text = "—" if not np.isfinite(v) else _signed(v)
         x = 0.0 if not np.isfinite(v) else v
