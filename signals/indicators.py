@@ -11,6 +11,7 @@ volatility, valuation); this module wires them to the signal ids and their detai
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,8 @@ MEGA_SEVEN_TICKERS: tuple[str, ...] = (
     "META",
     "TSLA",
 )
+#: Panels up to this many cells compute the cap half on a second thread (see compute_signals).
+PARALLEL_CELLS = 6_000_000
 #: Details that are counts: reported as integers.
 _COUNT_DETAILS = frozenset({"above", "used", "companies_used", "missing_caps"})
 
@@ -168,7 +171,10 @@ class _Members:
     company: np.ndarray
 
     @staticmethod
-    def build(universe: Universe, sessions: pd.DatetimeIndex, columns: pd.Index) -> _Members:
+    def build(
+        universe: Universe, sessions: pd.DatetimeIndex, columns: pd.Index, like: np.ndarray
+    ) -> _Members:
+        """`like`: the closes, whose memory layout a point-in-time mask copies."""
         n_sessions = len(sessions)
         eligible = np.zeros(len(columns), dtype=bool)
         if universe.membership is None:
@@ -179,19 +185,72 @@ class _Members:
             count = np.full(n_sessions, len(listed), dtype=np.int64)
         else:
             listed = pd.Index(universe.membership["ticker"].unique())
-            pos = columns.get_indexer(listed)
-            eligible[pos[pos >= 0]] = True
-            listed_mask = universe.member_mask(sessions, list(listed)).to_numpy(dtype=bool)
-            count = listed_mask.sum(axis=1).astype(np.int64)
-            mask = np.zeros((n_sessions, len(columns)), dtype=bool, order="F")
-            mask[:, pos[pos >= 0]] = listed_mask[:, pos >= 0]
+            eligible = listed.get_indexer(columns) >= 0
+            order = "F" if like.strides[0] < like.strides[1] else "C"
+            mask = interval_mask(universe.membership, sessions, columns, order)
+            absent = listed[columns.get_indexer(listed) < 0]  # members without prices
+            count = count_true(mask) + _member_count(universe.membership, sessions, absent)
         sector = universe.table["sector"].reindex(columns).to_numpy(dtype=object)
         groups = [np.flatnonzero(eligible & (sector == s)) for s in SECTOR_ETFS.values()]
+        # Universe.company_of's rule (unknown tickers are their own company), vectorised
+        row = universe.table.index.get_indexer(columns)
+        known = eligible & (row >= 0)
         company = columns.to_numpy(dtype=object).copy()
-        idx = np.flatnonzero(eligible)
-        company[idx] = universe.company_of(list(columns[idx])).to_numpy(dtype=object)
+        company[known] = universe.table["company"].to_numpy(dtype=object)[row[known]]
         pit = universe.membership is not None
         return _Members(eligible, mask, pit, count, groups, company)
+
+
+def _member_count(
+    membership: pd.DataFrame, sessions: pd.DatetimeIndex, tickers: pd.Index
+) -> np.ndarray:
+    """Members per session among `tickers`: one difference array over sessions when no
+    ticker's intervals overlap (else via the full mask)."""
+    col = tickers.get_indexer(membership["ticker"]) if len(tickers) else None
+    if col is None or not (col >= 0).any():
+        return np.zeros(len(sessions), dtype=np.int64)
+    sel = np.flatnonzero(col >= 0)
+    start_dates = membership["start_date"].to_numpy(dtype="datetime64[ns]")[sel]
+    end_dates = membership["end_date"].to_numpy(dtype="datetime64[ns]")[sel]
+    col = col[sel]
+    order = np.lexsort((start_dates, col))
+    col, start_dates, end_dates = col[order], start_dates[order], end_dates[order]
+    same = col[1:] == col[:-1]
+    if (same & (np.isnat(end_dates[:-1]) | (start_dates[1:] < end_dates[:-1]))).any():
+        return count_true(interval_mask(membership, sessions, tickers))  # overlaps
+    days = sessions.to_numpy(dtype="datetime64[ns]")
+    start = np.searchsorted(days, start_dates, "left")
+    end = np.where(np.isnat(end_dates), len(days), np.searchsorted(days, end_dates, "left"))
+    keep = start < end
+    diff = np.zeros(len(days) + 1, dtype=np.int64)
+    np.add.at(diff, start[keep], 1)
+    np.add.at(diff, end[keep], -1)
+    return np.cumsum(diff)[:-1]
+
+
+def interval_mask(
+    membership: pd.DataFrame, sessions: pd.DatetimeIndex, tickers: pd.Index, order: str = "F"
+) -> np.ndarray:
+    """Booleans sessions x tickers: start_date <= t < end_date (NaT end = still a member).
+
+    The same rule as `Universe.member_mask`, by a difference array (+1 at each interval's
+    first session, -1 after its last) and one cumulative sum instead of a loop over
+    intervals; overlapping intervals of one ticker stay True.
+    """
+    col = tickers.get_indexer(membership["ticker"])
+    days = sessions.to_numpy(dtype="datetime64[ns]")
+    start_dates = membership["start_date"].to_numpy(dtype="datetime64[ns]")
+    start = np.searchsorted(days, start_dates, "left")
+    end_dates = membership["end_date"].to_numpy(dtype="datetime64[ns]")
+    end = np.where(np.isnat(end_dates), len(days), np.searchsorted(days, end_dates, "left"))
+    keep = (start < end) & (col >= 0)
+    diff = np.zeros((len(days) + 1, len(tickers)), dtype=np.int32, order="F")
+    np.add.at(diff, (start[keep], col[keep]), 1)
+    np.add.at(diff, (end[keep], col[keep]), -1)
+    np.cumsum(diff, axis=0, out=diff)
+    out = np.empty((len(days), len(tickers)), dtype=bool, order=order)
+    np.greater(diff[:-1], 0, out=out)
+    return out
 
 
 def _frame(sessions: pd.DatetimeIndex, columns: Mapping[str, Any]) -> pd.DataFrame:
@@ -199,7 +258,9 @@ def _frame(sessions: pd.DatetimeIndex, columns: Mapping[str, Any]) -> pd.DataFra
     data = np.empty((len(sessions), len(columns)), order="F")
     for i, v in enumerate(columns.values()):
         data[:, i] = v
-    return pd.DataFrame(data, index=sessions, columns=list(columns), copy=False)
+    # an object Index: building pandas' Arrow-backed str Index costs more than the frame
+    names = pd.Index(list(columns), dtype=object)
+    return pd.DataFrame(data, index=sessions, columns=names, copy=False)
 
 
 def _on_sessions(closes: pd.DataFrame) -> tuple[pd.DatetimeIndex, pd.DataFrame]:
@@ -214,66 +275,100 @@ def _on_sessions(closes: pd.DataFrame) -> tuple[pd.DatetimeIndex, pd.DataFrame]:
 
 
 def compute_signals(data: MarketData, params: SignalParams = SignalParams()) -> SignalHistory:
-    """Every signal of DESIGN §1 on every session of `data.closes` (see the module doc)."""
+    """Every signal of DESIGN §1 on every session of `data.closes` (see the module doc).
+
+    The cap half (caps, top ten, mega seven) does not depend on the breadth half; on panels
+    small enough that both working sets fit easily (PARALLEL_CELLS) it runs on a second
+    thread (numpy releases the GIL in its loops). Results are identical either way.
+    """
     sessions, panel = _on_sessions(data.closes)
     columns = pd.Index(panel.columns)
     closes = panel.to_numpy(dtype=np.float64)
-    members = _Members.build(data.universe, sessions, columns)
-    breadth: dict[str, pd.DataFrame] = {}
+    members = _Members.build(data.universe, sessions, columns, closes)
+    seven = set(data.universe.company_of(list(MEGA_SEVEN_TICKERS)))
 
-    prefix = prefix_sums(closes)
+    def other_half() -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], pd.DataFrame]:
+        etf = _etf_signals(sessions, closes, columns, params)
+        cap_frames, company_caps = _cap_signals(
+            sessions, closes, columns, data.caps, members, seven, params
+        )
+        return etf, cap_frames, company_caps
+
+    if closes.size <= PARALLEL_CELLS:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="signals") as pool:
+            other = pool.submit(other_half)
+            breadth, sector_breadth = _breadth_signals(sessions, closes, members, params)
+            etf, cap_frames, company_caps = other.result()
+    else:  # large panels: one working set at a time keeps the peak memory down
+        breadth, sector_breadth = _breadth_signals(sessions, closes, members, params)
+        etf, cap_frames, company_caps = other_half()
+    for i, sector_etf in enumerate(SECTOR_ETFS):
+        etf[f"sector_{sector_etf}"][params.breadth_id] = sector_breadth[:, i]
+
+    frames: dict[str, pd.DataFrame] = {
+        **breadth,
+        "ew_vs_cw": etf.pop("ew_vs_cw"),
+        "smallcap_rs": etf.pop("smallcap_rs"),
+        **cap_frames,
+        **etf,
+        "valuation": _frame(sessions, valuation_columns(sessions, data.valuations)),
+    }
+    frames["rotation_regime"] = regime_columns(sessions, frames, params)
+    return SignalHistory(frames=frames, company_caps=company_caps, params=params)
+
+
+def _breadth_signals(
+    sessions: pd.DatetimeIndex, closes: np.ndarray, members: _Members, params: SignalParams
+) -> tuple[dict[str, pd.DataFrame], np.ndarray]:
+    """breadth_<N>d frames, and the sector breadth (first window) per SECTOR_ETFS column."""
+    frames: dict[str, pd.DataFrame] = {}
     sector_breadth = np.full((len(sessions), len(SECTOR_ETFS)), np.nan)
+    prefix = prefix_sums(closes)
     for n in params.breadth_windows:
         above, used = above_and_used(closes, prefix, n, members.mask)
         total_a, total_u = count_true(above), count_true(used)
-        breadth[f"breadth_{n}d"] = _frame(
+        frames[f"breadth_{n}d"] = _frame(
             sessions, {"value": percent(total_a, total_u), "above": total_a, "used": total_u}
         )
         if n == params.breadth_windows[0]:
             sector_breadth = percent(
                 group_counts(above, members.groups), group_counts(used, members.groups)
             )
-        del above, used
+    return frames, sector_breadth
 
-    etf = _etf_signals(sessions, closes, columns, params, sector_breadth)
 
+def _cap_signals(
+    sessions: pd.DatetimeIndex,
+    closes: np.ndarray,
+    columns: pd.Index,
+    caps_snapshots: pd.DataFrame | None,
+    members: _Members,
+    seven: set[str],
+    params: SignalParams,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """top10_share and mega7_contribution frames, and the company caps behind them."""
     caps = cap_panel(
         sessions,
         closes,
-        prefix.gaps,
-        data.caps,
+        caps_snapshots,
         columns,
         members.eligible,
         members.company,
         members.mask if members.pit else None,
     )
-    del prefix
     share, companies_used = top_share(caps.company_caps)
-    with_cap = np.count_nonzero(~np.isnan(caps.caps), axis=1)
-    top10 = _frame(
-        sessions,
-        {
-            "value": share,
-            "companies_used": companies_used,
-            "missing_caps": members.count - with_cap,
-        },
-    )
-    seven = set(data.universe.company_of(list(MEGA_SEVEN_TICKERS)))
+    missing = members.count - caps.with_cap
     value, pp, ytd = mega_contribution(sessions, closes, caps, seven, params.mega7_min_pp)
-    mega7 = _frame(sessions, {"value": value, "pp": pp, "index_ytd": ytd})
-
-    frames: dict[str, pd.DataFrame] = {
-        **breadth,
-        "ew_vs_cw": etf.pop("ew_vs_cw"),
-        "smallcap_rs": etf.pop("smallcap_rs"),
-        "top10_share": top10,
-        "mega7_contribution": mega7,
-        **etf,
-        "valuation": _frame(sessions, valuation_columns(sessions, data.valuations)),
+    frames = {
+        "top10_share": _frame(
+            sessions, {"value": share, "companies_used": companies_used, "missing_caps": missing}
+        ),
+        "mega7_contribution": _frame(sessions, {"value": value, "pp": pp, "index_ytd": ytd}),
     }
-    frames["rotation_regime"] = regime_columns(sessions, frames, params)
-    company_caps = pd.DataFrame(caps.company_caps, index=sessions, columns=caps.companies)
-    return SignalHistory(frames=frames, company_caps=company_caps, params=params)
+    company_caps = pd.DataFrame(
+        caps.company_caps, index=sessions, columns=caps.companies, copy=False
+    )
+    return frames, company_caps
 
 
 def _etf_signals(
@@ -281,9 +376,9 @@ def _etf_signals(
     closes: np.ndarray,
     columns: pd.Index,
     params: SignalParams,
-    sector_breadth: np.ndarray,
 ) -> dict[str, pd.DataFrame]:
-    """ew_vs_cw, smallcap_rs and the 13 sector_<ETF> frames from the ETF closes."""
+    """ew_vs_cw, smallcap_rs and the 13 sector_<ETF> frames from the ETF closes (the
+    sector breadth column is NaN here; the caller fills it for the 11 sector SPDRs)."""
     tickers = list(dict.fromkeys(("SPY", "RSP", "QQQ", "IWM", "IWC", *SECTOR_SIGNAL_ETFS)))
     col = {t: i for i, t in enumerate(tickers)}
     prices = column_or_nan(closes, columns, tickers)
@@ -319,14 +414,12 @@ def _etf_signals(
     nan = np.full(len(sessions), np.nan)
     vname = f"vol_{params.vol_window}"
     metrics = {**{f"ret_{k}": ret[k] for k in windows}, vname: vol}
-    sector_names = list(SECTOR_ETFS)
     for etf in SECTOR_SIGNAL_ETFS:
         own = etf == "XLK"
         cols: dict[str, np.ndarray] = {"value": nan if own else vs(r, etf, "XLK")}
         cols |= {name: m[:, col[etf]] for name, m in metrics.items()}
         cols |= {f"{name}_vs_xlk": nan if own else vs(m, etf, "XLK") for name, m in metrics.items()}
         cols |= {f"{name}_vs_spy": vs(m, etf, "SPY") for name, m in metrics.items()}
-        breadth = sector_breadth[:, sector_names.index(etf)] if etf in SECTOR_ETFS else nan
-        cols[params.breadth_id] = breadth
+        cols[params.breadth_id] = nan
         out[f"sector_{etf}"] = _frame(sessions, cols)
     return out

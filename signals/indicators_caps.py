@@ -15,24 +15,38 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from signals.indicators_breadth import take_columns
+from signals.indicators_breadth import count_true, take_columns
+
+#: Sessions per block when multiplying closes by their carried ratios (bounds temporaries).
+_ROWS = 256
 
 
 @dataclass(frozen=True)
 class CapPanel:
-    """Caps on every session for the member columns that ever have one.
+    """Company caps on every session, for the members that ever have a cap.
 
-    cols: positions (in the closes panel) of those tickers.
-    caps: sessions x cols, NaN where there is no cap or the ticker is not a member on t.
-    codes: company index of each col; companies: company keys.
-    company_caps: sessions x companies, the largest class cap (NaN where no class has one).
+    cols: panel columns of those tickers; the first len(companies) are each company's first
+        class, the rest further classes.
+    codes: company index of each col.
+    company_caps: sessions x companies, the largest class cap (NaN where no class has one or
+        no class is a member that session).
+    with_cap: per session, member tickers with a cap.
+    base_caps: row -> ticker caps (per col) on that session, for the last session of each
+        year that another year follows (the mega-seven bases).
     """
 
     cols: np.ndarray
-    caps: np.ndarray
     codes: np.ndarray
     companies: list[str]
     company_caps: np.ndarray
+    with_cap: np.ndarray
+    base_caps: dict[int, np.ndarray]
+
+
+def year_bases(sessions: pd.DatetimeIndex) -> np.ndarray:
+    """Rows of the last session of each year that has a following year in the panel."""
+    years = sessions.year.to_numpy()
+    return np.flatnonzero(np.diff(years))
 
 
 def last_valid_row(gaps: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -82,7 +96,6 @@ def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def snapshot_ratios(
     sessions: pd.DatetimeIndex,
     closes: np.ndarray,
-    gaps: np.ndarray,
     caps: pd.DataFrame,
     columns: pd.Index,
     eligible: np.ndarray,
@@ -108,7 +121,11 @@ def snapshot_ratios(
     close = closes[row, col]
     lacking = np.flatnonzero(np.isnan(close))  # no close on the snapshot's session
     if len(lacking):
-        prior = last_valid_row(gaps, row[lacking], col[lacking])
+        # NaN counts along time of just the columns concerned (not yet listed, gaps)
+        lack_cols, which = np.unique(col[lacking], return_inverse=True)
+        gaps = np.isnan(take_columns(closes, lack_cols)).astype(np.int32)
+        np.cumsum(gaps, axis=0, out=gaps)
+        prior = last_valid_row(gaps, row[lacking], which)
         close[lacking] = np.where(prior >= 0, closes[np.maximum(prior, 0), col[lacking]], np.nan)
     ok = ~np.isnan(close)
     ratio = cap[ok] / close[ok]
@@ -129,14 +146,13 @@ def snapshot_ratios(
 def cap_panel(
     sessions: pd.DatetimeIndex,
     closes: np.ndarray,
-    gaps: np.ndarray,
     caps: pd.DataFrame | None,
     columns: pd.Index,
     eligible: np.ndarray,
     company_of_col: np.ndarray,
     member: np.ndarray | None,
 ) -> CapPanel:
-    """Ticker and company caps on every session (see the module docstring).
+    """Ticker caps on every session, reduced in place to company caps (see the module doc).
 
     columns / eligible: the panel's tickers and which of them are ever members.
     company_of_col: company key per panel column (only eligible ones are read).
@@ -144,24 +160,39 @@ def cap_panel(
         member on every session.
     """
     t_count = len(sessions)
+    none = np.empty(0, np.int64)
     if caps is None or caps.empty or not eligible.any():
-        empty = np.empty((t_count, 0))
-        return CapPanel(np.empty(0, np.int64), empty, np.empty(0, np.int64), [], empty)
-    dates, cols, k = snapshot_ratios(sessions, closes, gaps, caps, columns, eligible)
+        return CapPanel(none, none, [], np.empty((t_count, 0)), np.zeros(t_count, np.int64), {})
+    dates, cols, k = snapshot_ratios(sessions, closes, caps, columns, eligible)
+    codes, uniques = pd.factorize(pd.Index(company_of_col[cols]))
+    rank = _class_rank(codes)
+    order = np.lexsort((np.arange(len(cols)), rank))  # first classes first, then the others
+    cols, codes, rank, k = cols[order], codes[order], rank[order], k[:, order]
+
     q = np.searchsorted(dates, sessions.to_numpy(dtype="datetime64[ns]"), side="right")
-    # row 0 of the extended ratios is "no snapshot yet"; session t takes row q[t]
-    k_ext = np.vstack([np.full((1, len(cols)), np.nan), k])
-    if closes.strides[0] < closes.strides[1]:  # keep the panel's (column-major) layout
-        ticker_caps = np.ascontiguousarray(k_ext.T)[:, q].T
-    else:
-        ticker_caps = k_ext[q]
-    np.multiply(ticker_caps, take_columns(closes, cols), out=ticker_caps)
+    k_ext = np.vstack([np.full((1, len(cols)), np.nan), k])  # row 0: no snapshot yet
+    ticker_caps = take_columns(closes, cols)
+    for lo in range(0, t_count, _ROWS):  # blocks of sessions bound the gathered ratios
+        ticker_caps[lo : lo + _ROWS] *= k_ext[q[lo : lo + _ROWS]]
     if member is not None:
         np.copyto(ticker_caps, np.nan, where=~take_columns(member, cols))
-    codes, uniques = pd.factorize(pd.Index(company_of_col[cols]))
-    companies = [str(c) for c in uniques]
-    company_caps = company_max(ticker_caps, codes)
-    return CapPanel(cols, ticker_caps, codes, companies, company_caps)
+    with_cap = count_true(~np.isnan(ticker_caps))
+    base_caps = {int(r): ticker_caps[r].copy() for r in year_bases(sessions)}
+    n_companies = len(uniques)
+    for r in range(1, int(rank.max(initial=0)) + 1):  # 1-2 extra share classes at most
+        sel = np.flatnonzero(rank == r)
+        target = codes[sel]  # == the company's first-class column, as codes[:n] == 0..n-1
+        ticker_caps[:, target] = np.fmax(
+            take_columns(ticker_caps, target), take_columns(ticker_caps, sel)
+        )
+    return CapPanel(
+        cols=cols,
+        codes=codes,
+        companies=[str(c) for c in uniques],
+        company_caps=ticker_caps[:, :n_companies],
+        with_cap=with_cap,
+        base_caps=base_caps,
+    )
 
 
 def _class_rank(codes: np.ndarray) -> np.ndarray:
@@ -175,19 +206,6 @@ def _class_rank(codes: np.ndarray) -> np.ndarray:
     return rank
 
 
-def company_max(ticker_caps: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Largest class cap per company (NaN-ignoring); one pass per share-class rank."""
-    rank = _class_rank(codes)
-    first = np.flatnonzero(rank == 0)
-    # factorize numbers companies by first appearance, so codes[first] == 0 .. n-1
-    out = take_columns(ticker_caps, first).copy()
-    for r in range(1, int(rank.max(initial=0)) + 1):  # 1-2 extra classes at most
-        sel = np.flatnonzero(rank == r)
-        target = codes[sel]
-        out[:, target] = np.fmax(take_columns(out, target), take_columns(ticker_caps, sel))
-    return out
-
-
 def top_share(company_caps: np.ndarray, top: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """(100 * sum of the `top` largest / sum of all, companies with a cap) per session.
 
@@ -196,8 +214,9 @@ def top_share(company_caps: np.ndarray, top: int = 10) -> tuple[np.ndarray, np.n
     only when some other company is larger than that row's tenth.
     """
     have = ~np.isnan(company_caps)
-    used = np.count_nonzero(have, axis=1)
-    filled = np.where(have, company_caps, 0.0)
+    used = count_true(have)
+    filled = np.where(have, company_caps, 0.0)  # caps are positive: 0 never enters a top ten
+    del have
     total = filled.sum(axis=1)
     n = filled.shape[1]
     if n <= top:
@@ -205,13 +224,13 @@ def top_share(company_caps: np.ndarray, top: int = 10) -> tuple[np.ndarray, np.n
     else:
         n_cand = min(4 * top, n)
         cand = np.argpartition(-filled.sum(axis=0), n_cand - 1)[:n_cand]
-        part = np.partition(np.ascontiguousarray(filled[:, cand]), n_cand - top, axis=1)
+        part = np.partition(np.ascontiguousarray(take_columns(filled, cand)), n_cand - top, axis=1)
         largest = part[:, n_cand - top :].sum(axis=1)
         if n_cand < n:
-            filled[:, cand] = 0.0
+            filled[:, cand] = 0.0  # what is left: the companies outside the candidates
             redo = np.flatnonzero(filled.max(axis=1) > part[:, n_cand - top])
             if len(redo):
-                rows = np.where(have[redo], company_caps[redo], 0.0)
+                rows = np.nan_to_num(company_caps[redo], nan=0.0)
                 largest[redo] = np.partition(rows, n - top, axis=1)[:, n - top :].sum(axis=1)
     share = np.full(len(total), np.nan)
     np.divide(largest, total, out=share, where=total > 0)  # exactly 1 with <= 10 companies
@@ -239,11 +258,9 @@ def mega_contribution(
         return value, pp, ytd
     is_seven = np.array([c in seven for c in panel.companies])
     years = sessions.year.to_numpy()
-    ends = np.flatnonzero(np.diff(years)) + 1  # first row of each new year
-    bounds = [*ends, t_count]
-    for start, stop in zip(ends, bounds[1:], strict=True):  # one pass per year
-        base = start - 1
-        cap_b = panel.caps[base]
+    for base, cap_b in panel.base_caps.items():  # one pass per year
+        start = base + 1
+        stop = int(np.searchsorted(years, years[start], side="right"))
         ok = np.flatnonzero(np.isfinite(cap_b))
         if not len(ok):
             continue
@@ -255,7 +272,7 @@ def mega_contribution(
         weights = cap_b[cls] / cap_b[cls].sum()
         price_cols = panel.cols[cls]
         ret = take_columns(closes[start:stop], price_cols) / closes[base, price_cols] - 1.0
-        np.nan_to_num(ret, copy=False, nan=0.0)
+        np.copyto(ret, 0.0, where=np.isnan(ret))
         total = 100.0 * (ret @ weights)
         part = 100.0 * (ret[:, is_seven[comp]] @ weights[is_seven[comp]])
         pp[start:stop] = part

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from signals.indicators import SignalParams
 
 CONDITIONS = ("cond_breadth", "cond_ew", "cond_smallcap", "cond_top10")
+LABELS = ("narrow", "broadening", "rotation", "unknown")
 
 
 def _flag(held: np.ndarray, missing: np.ndarray) -> np.ndarray:
@@ -49,15 +50,11 @@ def regime_columns(
             ]
         )
     missing = np.isnan(flags).sum(axis=1)
-    held = np.nansum(flags, axis=1)
-    label = np.select(
-        [missing >= 2, held <= 1, held <= 3], ["unknown", "narrow", "broadening"], "rotation"
-    )
-    out = pd.DataFrame({"value": held}, index=sessions)
-    out["label"] = pd.array(label, dtype="str")
-    for i, name in enumerate(CONDITIONS):
-        out[name] = flags[:, i]
-    return out
+    held = np.where(np.isnan(flags), 0.0, flags).sum(axis=1)
+    code = np.where(missing >= 2, 3, np.where(held <= 1, 0, np.where(held <= 3, 1, 2)))
+    label = np.array(LABELS, dtype=object)[code]
+    data = {"value": held, "label": label, **dict(zip(CONDITIONS, flags.T, strict=True))}
+    return pd.DataFrame(data, index=sessions)
 
 
 def regime_reasons(frames: Mapping[str, pd.DataFrame], params: SignalParams, pos: int) -> list[str]:
