@@ -197,8 +197,10 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> int:
                 dialect_insert(DeliveryRow)
                 .values(chunk)
                 .on_conflict_do_nothing(index_elements=["destination_id", "group_key"])
+                # SQLAlchemy reports an INSERT's rowcount only when asked (-1 on psycopg)
+                .execution_options(preserve_rowcount=True)
             )
-            added += session.execute(stmt).rowcount or 0
+            added += max(session.execute(stmt).rowcount, 0)
         else:  # other databases: look first (racy only against a concurrent run)
             have = set(
                 session.scalars(

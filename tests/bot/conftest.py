@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,7 @@ from signals.indicators import SignalHistory, compute_signals
 from signals.market import MarketData
 from signals.rules import RuleSpec
 from signals.sources.demo import DemoSource
+from tests.bot.db_helpers import database_url
 
 DEMO_END = pd.Timestamp("2026-10-30")
 
@@ -57,3 +59,18 @@ def real_data() -> MarketData:
 @pytest.fixture(scope="session")
 def real_history(real_data: MarketData) -> SignalHistory:
     return compute_signals(real_data)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> Iterator[str]:
+    """A fresh database per test: an SQLite file, and a fresh PostgreSQL schema where
+    TEST_DATABASE_URL is set (skipped with the reason where it is not)."""
+    with database_url(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def pg_url(tmp_path) -> Iterator[str]:
+    """PostgreSQL only (tests of what SQLite cannot do, such as SKIP LOCKED)."""
+    with database_url("postgresql", tmp_path) as url:
+        yield url

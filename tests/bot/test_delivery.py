@@ -29,8 +29,8 @@ TG = [{"platform": "telegram", "chat_id": c} for c in ("-1", "-2", "-3")]
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path / 'bot.db'}")
+def store(db_url):
+    s = Store(db_url)
     yield s
     s.close()
 

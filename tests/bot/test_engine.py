@@ -67,8 +67,8 @@ def test_live_path_equals_history_path(demo_data, demo_history, default_rules) -
     assert sorted(live) == sorted(expected)
 
 
-def test_restart_never_duplicates(tmp_path, demo_data, demo_history, default_rules) -> None:
-    url = f"sqlite:///{tmp_path / 'bot.db'}"
+def test_restart_never_duplicates(db_url, demo_data, demo_history, default_rules) -> None:
+    url = db_url
     sessions = _sessions(demo_history, "2024-01-02", "2026-10-30")
     store = Store(url)
     Engine(store, default_rules, enqueue=False).evaluate(demo_history, demo_data, sessions[0])
@@ -83,15 +83,16 @@ def test_restart_never_duplicates(tmp_path, demo_data, demo_history, default_rul
     nxt = engine.evaluate(demo_history, demo_data, sessions[-1])
     assert nxt.outcome == "evaluated" and nxt.evaluated == (sessions[-1].date(),)
     after = _alerts(reopened)
+    reopened.close()
     assert after[: len(before)] == before and len(set(after)) == len(after)
 
 
-def test_racing_evaluations_record_each_alert_once(
-    tmp_path, demo_data, demo_history, default_rules
-):
-    url = f"sqlite:///{tmp_path / 'race.db'}"
+def test_racing_evaluations_record_each_alert_once(db_url, demo_data, demo_history, default_rules):
+    url = db_url
     start, end = "2024-01-02", "2026-10-30"
-    Engine(Store(url), default_rules, enqueue=False).evaluate(demo_history, demo_data, start)
+    first = Store(url)
+    Engine(first, default_rules, enqueue=False).evaluate(demo_history, demo_data, start)
+    first.close()
     reference = Store()
     ref = Engine(reference, default_rules, enqueue=False)
     ref.evaluate(demo_history, demo_data, start)
@@ -104,12 +105,15 @@ def test_racing_evaluations_record_each_alert_once(
     barrier = threading.Barrier(2)
 
     def worker() -> None:
+        store = Store(url)
         try:
-            engine = Engine(Store(url), default_rules, enqueue=False)
+            engine = Engine(store, default_rules, enqueue=False)
             barrier.wait()
             outcomes.append(engine.evaluate(demo_history, demo_data, end).outcome)
         except BaseException as exc:  # collected and re-raised in the test thread
             errors.append(exc)
+        finally:
+            store.close()
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
     for t in threads:
@@ -118,7 +122,9 @@ def test_racing_evaluations_record_each_alert_once(
         t.join(60)
     assert not errors, errors
     assert sorted(outcomes) == ["evaluated", "up_to_date"]
-    assert _alerts(Store(url)) == expected
+    after = Store(url)
+    assert _alerts(after) == expected
+    after.close()
 
 
 def _runs(store: Store) -> list[Run]:

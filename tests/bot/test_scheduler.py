@@ -1,6 +1,7 @@
 """Scheduler: the persisted job store across restarts (not re-added, missed runs coalesced and
 run within the grace time), config changes, start/shutdown in a running loop, and the virtual
-clock (catch-up after downtime, one call per due time). Trigger times: test_trading_trigger.py."""
+clock (catch-up after downtime, one call per due time). Job-store tests run on an SQLite file
+and on PostgreSQL (`db_url`). Trigger times: test_trading_trigger.py."""
 
 from __future__ import annotations
 
@@ -35,11 +36,6 @@ def runtime():
     jobs.set_runtime(rt)
     yield rt
     jobs.set_runtime(None)
-
-
-@pytest.fixture
-def db_url(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'bot.db'}"
 
 
 async def _wait_for(predicate, timeout: float = 5.0) -> None:
@@ -108,8 +104,10 @@ def test_jobs_survive_a_restart_and_are_not_re_added(db_url, runtime) -> None:
     assert stored[EVALUATE] == SessionCloseTrigger(30)
     # a re-added job would run in 15 s; the stored one keeps its next run a day away
     assert nxt is not None and nxt - datetime.now(UTC) > timedelta(hours=23)
-    with create_engine(db_url).connect() as conn:
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
         assert conn.execute(text("select count(*) from apscheduler_jobs")).scalar() == 2
+    engine.dispose()
     assert runtime.calls == []
 
 

@@ -3,7 +3,6 @@ PostgreSQL when TEST_DATABASE_URL is set)."""
 
 from __future__ import annotations
 
-import os
 from datetime import date, timedelta
 
 import pytest
@@ -14,19 +13,9 @@ from bot.db_models import AlertRow, DeliveryRow, DestinationRow
 from bot.store import Store, utcnow
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "postgresql":
-        url = os.environ.get("TEST_DATABASE_URL")
-        if not url:
-            pytest.skip("TEST_DATABASE_URL is not set: no PostgreSQL server for this run")
-        s = Store(url)
-        from bot.db_models import Base
-
-        Base.metadata.drop_all(s.engine)
-        s = Store(url)
-    else:
-        s = Store(f"sqlite:///{tmp_path / 'bot.db'}")
+@pytest.fixture
+def store(db_url: str):
+    s = Store(db_url)
     yield s
     s.close()
 
