@@ -34,6 +34,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import jobs
+from bot.db_url import normalize_database_url
 from bot.jobs import DELIVER, DIGEST, EVALUATE, HEARTBEAT, JOB_FUNCTIONS, wall_clock
 from bot.settings_schedule import ScheduleSettings
 from bot.trading_trigger import NEW_YORK, SessionCloseTrigger
@@ -112,6 +113,7 @@ def make_jobstore(url: str | None) -> BaseJobStore:
     in-memory SQLite url that a second engine could not see anyway)."""
     if not url or url in _MEMORY_URLS:
         return MemoryJobStore()
+    url = normalize_database_url(url)
     options: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30}  # wait for the bot's own writers

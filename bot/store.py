@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from bot.db_models import Base, DeliveryRow, DestinationRow, SchemaVersion
+from bot.db_url import normalize_database_url
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class Store:
     """Owns the SQLAlchemy engine and hands out transactions."""
 
     def __init__(self, url: str = MEMORY_URL) -> None:
+        url = normalize_database_url(url)  # postgresql:// means psycopg 3 here
         self.url = url
         kwargs: dict = {}
         if url.startswith("sqlite"):
