@@ -30,8 +30,8 @@ def floor_breadth(closes: np.ndarray, n: int = 200) -> tuple[np.ndarray, np.ndar
     """(above, used) per session of a sessions x members float array (see module doc).
 
     Lean on purpose (in-place sums, a cast before the count's cumsum, which numpy runs
-    several times faster than a casting accumulate): a floor that wastes passes would flatter
-    the ratio of `compute_signals` to it.
+    several times faster than a casting accumulate, temporaries freed early): a floor that
+    wastes passes or memory would flatter `compute_signals` beside it.
     """
     t_count = closes.shape[0]
     above = np.zeros(t_count, dtype=np.int64)
@@ -39,16 +39,18 @@ def floor_breadth(closes: np.ndarray, n: int = 200) -> tuple[np.ndarray, np.ndar
     if n > t_count:
         return above, used
     present = ~np.isnan(closes)
-    sums = np.where(present, closes, 0.0)
-    np.cumsum(sums, axis=0, out=sums)
     counts = present.astype(np.int32)
     np.cumsum(counts, axis=0, out=counts)
-    window = sums[n - 1 :].copy()
-    np.subtract(window[1:], sums[:-n], out=window[1:])
-    complete = np.empty(window.shape, dtype=bool)
+    complete = np.empty((t_count - n + 1, closes.shape[1]), dtype=bool)
     complete[0] = counts[n - 1] == n
     np.equal(counts[n:] - counts[:-n], n, out=complete[1:])
-    del sums, counts
+    del counts  # each panel-sized buffer is freed before the next one is made
+    sums = np.where(present, closes, 0.0)
+    del present
+    np.cumsum(sums, axis=0, out=sums)
+    window = sums[n - 1 :].copy()
+    np.subtract(window[1:], sums[:-n], out=window[1:])
+    del sums
     hit = np.greater(closes[n - 1 :] * n, window)
     hit &= complete
     used[n - 1 :] = np.count_nonzero(complete, axis=1)

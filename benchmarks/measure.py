@@ -1,7 +1,7 @@
 """Wall time and peak memory of one callable, the way the benchmarks report them.
 
-Time: best of N calls (the first, cold call is kept too: it pays page faults and lazy
-imports that a long-running bot pays once). Memory, two views:
+Time: best of N calls, more for fast cases (the first, cold call is kept too: it pays page
+faults and lazy imports that a long-running bot pays once). Memory, two views:
 - Python allocations: `tracemalloc`'s peak over one extra, untimed call (numpy reports its
   array buffers to tracemalloc, so this is the arrays' high-water mark);
 - the process: peak resident set size (`resource.getrusage().ru_maxrss`) during the timed
@@ -69,13 +69,19 @@ def reset_peak_rss() -> bool:
     return True
 
 
-def measure(fn: Callable[[], object], repeat: int) -> Measurement:
-    """Time `repeat` calls of `fn` (results dropped between calls), then trace one more."""
+def measure(
+    fn: Callable[[], object], repeat: int, min_time: float = 0.0, max_calls: int = 100
+) -> Measurement:
+    """Time `repeat` calls of `fn` (results dropped between calls), then trace one more.
+
+    Fast cases keep going until their calls add up to `min_time` seconds (at most
+    `max_calls`): the best of three 10 ms calls on a shared machine is mostly noise.
+    """
     gc.collect()
     own = reset_peak_rss()
     before = current_rss() if own else _maxrss_bytes()
-    times = []
-    for _ in range(max(repeat, 1)):
+    times: list[float] = []
+    while len(times) < max(repeat, 1) or (sum(times) < min_time and len(times) < max_calls):
         start = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - start)

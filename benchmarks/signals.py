@@ -1,6 +1,7 @@
 """Benchmark: every signal over the whole history vs the 200-day-breadth floor and naive loop.
 
-    python -m benchmarks.signals [--repeat N] [--skip-real] [--skip-synthetic] [--check]
+    python -m benchmarks.signals [--repeat N] [--min-time S] [--skip-real] [--skip-synthetic]
+                                 [--check] [--profile real|synthetic]
 
 Panels: (a) the real panel in ../shared/data since 2015 (loaded once per case, outside the
 timing; skipped with a message where absent) and (b) a simulated 8,000-member x 2,520-session
@@ -61,12 +62,14 @@ def _case(case: str, data: Any) -> Callable[[], object]:
     return lambda: naive_breadth(closes)
 
 
-def run_worker(panel: str, case: str, repeat: int, members: int, sessions: int) -> None:
+def run_worker(
+    panel: str, case: str, repeat: int, members: int, sessions: int, min_time: float = 0.0
+) -> None:
     """Load, measure one case, print one JSON line (the parent reads the last line)."""
     data = _load(panel, members, sessions)
     fn = _case(case, data)
     n_members = int(data.closes.columns.isin(data.universe.table.index).sum())
-    m = measure(fn, repeat)
+    m = measure(fn, repeat, min_time)
     out = {
         "panel": panel,
         "case": case,
@@ -95,6 +98,8 @@ def spawn(panel: str, case: str, args: argparse.Namespace) -> dict[str, Any]:
         str(args.members),
         "--sessions",
         str(args.sessions),
+        "--min-time",
+        str(args.min_time),
     ]
     print(f"  {panel}: {CASES[case]} ...", file=sys.stderr, flush=True)
     # cwd = the project root, so `-m benchmarks.signals` finds the packages as it did here
@@ -145,14 +150,15 @@ def panel_table(results: dict[str, dict[str, Any]]) -> list[str]:
     lines = [
         f"{any_row['panel']}: {any_row['sessions']:,} sessions x {any_row['tickers']:,} tickers "
         f"({any_row['members']:,} members) from {any_row['first_session']}",
-        f"  {'case':<27}{'best s':>9}{'first s':>9}{'py peak MB':>12}"
+        f"  {'case':<27}{'calls':>6}{'best s':>9}{'first s':>9}{'py peak MB':>12}"
         f"{'RSS peak MB':>13}{'RSS growth MB':>15}",
     ]
     for case, label in CASES.items():
         r = results[case]
         flag = "" if r["peak_is_own"] else " (lower bound)"
         lines.append(
-            f"  {label:<27}{r['best']:>9.3f}{r['first']:>9.3f}{_mb(r['traced_peak']):>12}"
+            f"  {label:<27}{len(r['times']):>6}{r['best']:>9.3f}{r['first']:>9.3f}"
+            f"{_mb(r['traced_peak']):>12}"
             f"{_mb(r['rss_peak']):>13}{_mb(r['rss_growth']):>15}{flag}"
         )
     return lines
@@ -187,12 +193,13 @@ def verdicts(panel: str, results: dict[str, dict[str, Any]]) -> list[Verdict]:
     ]
 
 
-def _header(repeat: int) -> str:
+def _header(repeat: int, min_time: float) -> str:
     import numpy as np
     import pandas as pd
 
     return (
-        f"rotation-bot signal benchmark: best of {repeat}; {os.cpu_count()} CPUs; "
+        f"rotation-bot signal benchmark: best of >= {repeat} calls (until {min_time:g} s); "
+        f"{os.cpu_count()} CPUs; "
         f"Python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}"
     )
 
@@ -200,6 +207,13 @@ def _header(repeat: int) -> str:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks.signals", description=__doc__)
     p.add_argument("--repeat", type=int, default=3, metavar="N", help="timed calls per case")
+    p.add_argument(
+        "--min-time",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="fast cases repeat until their calls add up to S seconds (at most 100 calls)",
+    )
     p.add_argument("--skip-real", action="store_true", help="skip the real panel")
     p.add_argument("--skip-synthetic", action="store_true", help="skip the simulated panel")
     p.add_argument("--check", action="store_true", help="exit 1 when a target fails")
@@ -218,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.worker:
         panel, case = args.worker
-        run_worker(panel, case, args.repeat, args.members, args.sessions)
+        run_worker(panel, case, args.repeat, args.members, args.sessions, args.min_time)
         return 0
     if args.profile:
         profile(args.profile, args.repeat, args.members, args.sessions)
@@ -232,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             panels.append("real")
     if not args.skip_synthetic:
         panels.append("synthetic")
-    lines = [_header(args.repeat), ""]
+    lines = [_header(args.repeat, args.min_time), ""]
     checks: list[Verdict] = []
     for panel in panels:
         results = {case: spawn(panel, case, args) for case in CASES}
