@@ -209,9 +209,10 @@ def _class_rank(codes: np.ndarray) -> np.ndarray:
 def top_share(company_caps: np.ndarray, top: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """(100 * sum of the `top` largest / sum of all, companies with a cap) per session.
 
-    Exact, but avoids partitioning every row over every company: the top ten are taken among
-    the 4 x top companies with the largest total cap, and a row is redone over all companies
-    only when some other company is larger than that row's tenth.
+    Exact, but avoids partitioning every row over every company: the top ten are first
+    taken among candidates (the companies in the top ten of ~64 sampled sessions, plus the
+    largest by total cap), and a row is redone over all companies only when some other
+    company is larger than that row's tenth.
     """
     have = ~np.isnan(company_caps)
     used = count_true(have)
@@ -222,16 +223,20 @@ def top_share(company_caps: np.ndarray, top: int = 10) -> tuple[np.ndarray, np.n
     if n <= top:
         largest = total
     else:
-        n_cand = min(4 * top, n)
-        cand = np.argpartition(-filled.sum(axis=0), n_cand - 1)[:n_cand]
-        part = np.partition(np.ascontiguousarray(take_columns(filled, cand)), n_cand - top, axis=1)
-        largest = part[:, n_cand - top :].sum(axis=1)
-        if n_cand < n:
+        sampled = np.ascontiguousarray(filled[:: max(1, len(filled) // 64)])
+        in_samples = np.argpartition(sampled, n - top, axis=1)[:, n - top :]
+        by_total = np.argpartition(-filled.sum(axis=0), min(4 * top, n) - 1)[: 4 * top]
+        cand = np.union1d(in_samples.ravel(), by_total)
+        k = len(cand) - top  # position of each row's tenth largest candidate
+        part = np.partition(np.ascontiguousarray(take_columns(filled, cand)), k, axis=1)
+        largest = part[:, k:].sum(axis=1)
+        if len(cand) < n:
             filled[:, cand] = 0.0  # what is left: the companies outside the candidates
-            redo = np.flatnonzero(filled.max(axis=1) > part[:, n_cand - top])
-            if len(redo):
-                rows = np.nan_to_num(company_caps[redo], nan=0.0)
-                largest[redo] = np.partition(rows, n - top, axis=1)[:, n - top :].sum(axis=1)
+            redo = np.flatnonzero(filled.max(axis=1) > part[:, k])
+            for lo in range(0, len(redo), _ROWS):  # blocks of sessions bound the copies
+                rows = redo[lo : lo + _ROWS]
+                full = np.nan_to_num(company_caps[rows], nan=0.0)
+                largest[rows] = np.partition(full, n - top, axis=1)[:, n - top :].sum(axis=1)
     share = np.full(len(total), np.nan)
     np.divide(largest, total, out=share, where=total > 0)  # exactly 1 with <= 10 companies
     share *= 100.0

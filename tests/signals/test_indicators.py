@@ -567,3 +567,86 @@ def test_empty_and_short_panels_do_not_fail() -> None:
     )
     h = compute_signals(empty)
     assert all(len(f) == 0 for f in h.frames.values())
+
+
+def random_market(seed: int = 7) -> MarketData:
+    rng = np.random.default_rng(seed)
+    n_days, tickers = 320, [f"R{i}" for i in range(40)]
+    closes = 20 * np.exp(np.cumsum(rng.normal(0, 0.02, (n_days, len(tickers))), axis=0))
+    closes[rng.random(closes.shape) < 0.02] = np.nan
+    closes[:50, :5] = np.nan  # listed later
+    frame = dict(zip(tickers, closes.T, strict=True))
+    for etf in ("SPY", "RSP", "IWM", "XLK", "XLF"):
+        frame[etf] = list(100 * np.exp(np.cumsum(rng.normal(0, 0.01, n_days))))
+    days = sessions("2022-11-01", n_days)
+    membership = pd.DataFrame(
+        {
+            "ticker": [*tickers, "R0", "GHOST"],
+            "start_date": [days[0]] * 40 + [days[200], days[10]],
+            "end_date": [days[150]] * 20 + [pd.NaT] * 20 + [pd.NaT, days[100]],
+        }
+    )
+    members = {t: (("Financials", "Energy")[i % 2], f"Co{i // 2}") for i, t in enumerate(tickers)}
+    caps = [(str(d.date()), t, float(rng.lognormal(20, 1))) for d in days[::60] for t in tickers]
+    return market(
+        {k: list(v) for k, v in frame.items()},
+        start="2022-11-01",
+        members=members,
+        caps=caps,
+        membership=membership,
+    )
+
+
+def test_sequential_and_threaded_paths_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    import signals.indicators as indicators
+
+    data = random_market()
+    threaded = compute_signals(data)
+    monkeypatch.setattr(indicators, "PARALLEL_CELLS", 0)
+    sequential = compute_signals(data)
+    for signal_id in threaded.ids():
+        pd.testing.assert_frame_equal(threaded.frames[signal_id], sequential.frames[signal_id])
+    pd.testing.assert_frame_equal(threaded.company_caps, sequential.company_caps)
+    assert threaded.series("top10_share").notna().sum() > 200
+    assert threaded.series("mega7_contribution.index_ytd").notna().sum() > 200
+
+
+def test_interval_mask_matches_universe_member_mask() -> None:
+    from signals.indicators import interval_mask
+
+    data = random_market()
+    days = pd.DatetimeIndex(data.closes.index)
+    membership = pd.concat(
+        [
+            data.universe.membership,
+            pd.DataFrame(  # overlapping, before the panel, empty, ending after the panel
+                {
+                    "ticker": ["R1", "R2", "R3", "R4"],
+                    "start_date": [days[100], pd.Timestamp("2001-01-02"), days[5], days[300]],
+                    "end_date": [days[200], days[3], days[5], pd.Timestamp("2030-01-02")],
+                }
+            ),
+        ]
+    )
+    universe = Universe(table=data.universe.table, membership=membership)
+    tickers = pd.Index([*data.closes.columns, "GHOST", "NOBODY"])
+    expected = universe.member_mask(days, list(tickers)).to_numpy()
+    for order in ("C", "F"):
+        np.testing.assert_array_equal(interval_mask(membership, days, tickers, order), expected)
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_members_without_prices_count_once_as_missing_caps(overlap: bool) -> None:
+    days = sessions("2024-03-04", 4)
+    ghost_start = days[1] if overlap else days[2]  # second interval overlaps the first or not
+    membership = pd.DataFrame(
+        {
+            "ticker": ["A", "GHOST", "GHOST"],
+            "start_date": [days[0], days[0], ghost_start],
+            "end_date": [pd.NaT, days[2], pd.NaT],
+        }
+    )
+    data = market({"A": [1.0] * 4}, caps=[("2024-03-04", "A", 5.0)], membership=membership)
+    h = compute_signals(data, BREADTH3)
+    # GHOST is a member on every session (its intervals cover t0 .. ) and never has a price
+    assert_list(values(h, "top10_share.missing_caps"), [1, 1, 1, 1])
