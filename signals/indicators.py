@@ -28,6 +28,7 @@ from signals.indicators_breadth import (
 )
 from signals.indicators_caps import cap_panel, mega_contribution, top_share
 from signals.indicators_json import json_safe
+from signals.indicators_members import Members
 from signals.indicators_prices import (
     column_or_nan,
     returns_pct,
@@ -36,7 +37,6 @@ from signals.indicators_prices import (
 )
 from signals.indicators_regime import regime_columns, regime_reasons
 from signals.market import SECTOR_ETFS, SECTOR_SIGNAL_ETFS, MarketData
-from signals.universe import Universe
 
 #: Tickers whose companies are "the seven" (Alphabet's two classes are one company).
 MEGA_SEVEN_TICKERS: tuple[str, ...] = (
@@ -151,108 +151,6 @@ class SignalHistory:
         ]
 
 
-@dataclass(frozen=True)
-class _Members:
-    """Who is a member, per panel column.
-
-    eligible: per panel column, a member on at least one session.
-    mask: sessions x panel columns, or one row (1 x columns) when membership never changes.
-    pit: whether `mask` is point-in-time (sessions x columns).
-    count: members per session, including members without a price column.
-    groups: panel columns per SECTOR_ETFS sector, in its order (by the universe's sector).
-    company: company key per panel column (the ticker itself where not a member).
-    """
-
-    eligible: np.ndarray
-    mask: np.ndarray
-    pit: bool
-    count: np.ndarray
-    groups: list[np.ndarray]
-    company: np.ndarray
-
-    @staticmethod
-    def build(
-        universe: Universe, sessions: pd.DatetimeIndex, columns: pd.Index, like: np.ndarray
-    ) -> _Members:
-        """`like`: the closes, whose memory layout a point-in-time mask copies."""
-        n_sessions = len(sessions)
-        eligible = np.zeros(len(columns), dtype=bool)
-        if universe.membership is None:
-            listed = pd.Index(universe.table.index)
-            pos = columns.get_indexer(listed)
-            eligible[pos[pos >= 0]] = True
-            mask = eligible[None, :]
-            count = np.full(n_sessions, len(listed), dtype=np.int64)
-        else:
-            listed = pd.Index(universe.membership["ticker"].unique())
-            eligible = listed.get_indexer(columns) >= 0
-            order = "F" if like.strides[0] < like.strides[1] else "C"
-            mask = interval_mask(universe.membership, sessions, columns, order)
-            absent = listed[columns.get_indexer(listed) < 0]  # members without prices
-            count = count_true(mask) + _member_count(universe.membership, sessions, absent)
-        sector = universe.table["sector"].reindex(columns).to_numpy(dtype=object)
-        groups = [np.flatnonzero(eligible & (sector == s)) for s in SECTOR_ETFS.values()]
-        # Universe.company_of's rule (unknown tickers are their own company), vectorised
-        row = universe.table.index.get_indexer(columns)
-        known = eligible & (row >= 0)
-        company = columns.to_numpy(dtype=object).copy()
-        company[known] = universe.table["company"].to_numpy(dtype=object)[row[known]]
-        pit = universe.membership is not None
-        return _Members(eligible, mask, pit, count, groups, company)
-
-
-def _member_count(
-    membership: pd.DataFrame, sessions: pd.DatetimeIndex, tickers: pd.Index
-) -> np.ndarray:
-    """Members per session among `tickers`: one difference array over sessions when no
-    ticker's intervals overlap (else via the full mask)."""
-    col = tickers.get_indexer(membership["ticker"]) if len(tickers) else None
-    if col is None or not (col >= 0).any():
-        return np.zeros(len(sessions), dtype=np.int64)
-    sel = np.flatnonzero(col >= 0)
-    start_dates = membership["start_date"].to_numpy(dtype="datetime64[ns]")[sel]
-    end_dates = membership["end_date"].to_numpy(dtype="datetime64[ns]")[sel]
-    col = col[sel]
-    order = np.lexsort((start_dates, col))
-    col, start_dates, end_dates = col[order], start_dates[order], end_dates[order]
-    same = col[1:] == col[:-1]
-    if (same & (np.isnat(end_dates[:-1]) | (start_dates[1:] < end_dates[:-1]))).any():
-        return count_true(interval_mask(membership, sessions, tickers))  # overlaps
-    days = sessions.to_numpy(dtype="datetime64[ns]")
-    start = np.searchsorted(days, start_dates, "left")
-    end = np.where(np.isnat(end_dates), len(days), np.searchsorted(days, end_dates, "left"))
-    keep = start < end
-    diff = np.zeros(len(days) + 1, dtype=np.int64)
-    np.add.at(diff, start[keep], 1)
-    np.add.at(diff, end[keep], -1)
-    return np.cumsum(diff)[:-1]
-
-
-def interval_mask(
-    membership: pd.DataFrame, sessions: pd.DatetimeIndex, tickers: pd.Index, order: str = "F"
-) -> np.ndarray:
-    """Booleans sessions x tickers: start_date <= t < end_date (NaT end = still a member).
-
-    The same rule as `Universe.member_mask`, by a difference array (+1 at each interval's
-    first session, -1 after its last) and one cumulative sum instead of a loop over
-    intervals; overlapping intervals of one ticker stay True.
-    """
-    col = tickers.get_indexer(membership["ticker"])
-    days = sessions.to_numpy(dtype="datetime64[ns]")
-    start_dates = membership["start_date"].to_numpy(dtype="datetime64[ns]")
-    start = np.searchsorted(days, start_dates, "left")
-    end_dates = membership["end_date"].to_numpy(dtype="datetime64[ns]")
-    end = np.where(np.isnat(end_dates), len(days), np.searchsorted(days, end_dates, "left"))
-    keep = (start < end) & (col >= 0)
-    diff = np.zeros((len(days) + 1, len(tickers)), dtype=np.int32, order="F")
-    np.add.at(diff, (start[keep], col[keep]), 1)
-    np.add.at(diff, (end[keep], col[keep]), -1)
-    np.cumsum(diff, axis=0, out=diff)
-    out = np.empty((len(days), len(tickers)), dtype=bool, order=order)
-    np.greater(diff[:-1], 0, out=out)
-    return out
-
-
 def _frame(sessions: pd.DatetimeIndex, columns: Mapping[str, Any]) -> pd.DataFrame:
     """A float frame indexed by session from equal-length columns."""
     data = np.empty((len(sessions), len(columns)), order="F")
@@ -265,7 +163,7 @@ def _frame(sessions: pd.DatetimeIndex, columns: Mapping[str, Any]) -> pd.DataFra
 
 def _on_sessions(closes: pd.DataFrame) -> tuple[pd.DatetimeIndex, pd.DataFrame]:
     """The panel on every NYSE session from its first to its last date (missing rows NaN)."""
-    if closes.empty and len(closes.index) == 0:
+    if len(closes.index) == 0:
         return pd.DatetimeIndex([], name="date").as_unit("ns"), closes
     index = pd.DatetimeIndex(closes.index)
     sessions = calendar.sessions(index.min(), index.max())
@@ -284,7 +182,7 @@ def compute_signals(data: MarketData, params: SignalParams = SignalParams()) -> 
     sessions, panel = _on_sessions(data.closes)
     columns = pd.Index(panel.columns)
     closes = panel.to_numpy(dtype=np.float64)
-    members = _Members.build(data.universe, sessions, columns, closes)
+    members = Members.build(data.universe, sessions, columns, closes)
     seven = set(data.universe.company_of(list(MEGA_SEVEN_TICKERS)))
 
     def other_half() -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], pd.DataFrame]:
@@ -318,7 +216,7 @@ def compute_signals(data: MarketData, params: SignalParams = SignalParams()) -> 
 
 
 def _breadth_signals(
-    sessions: pd.DatetimeIndex, closes: np.ndarray, members: _Members, params: SignalParams
+    sessions: pd.DatetimeIndex, closes: np.ndarray, members: Members, params: SignalParams
 ) -> tuple[dict[str, pd.DataFrame], np.ndarray]:
     """breadth_<N>d frames, and the sector breadth (first window) per SECTOR_ETFS column."""
     frames: dict[str, pd.DataFrame] = {}
@@ -342,7 +240,7 @@ def _cap_signals(
     closes: np.ndarray,
     columns: pd.Index,
     caps_snapshots: pd.DataFrame | None,
-    members: _Members,
+    members: Members,
     seven: set[str],
     params: SignalParams,
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:

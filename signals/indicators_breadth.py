@@ -10,12 +10,12 @@ equal) is not above. This also settles decimal ties the binary floats blur: 59.5
 exact decimal mean of its window while the float mean differs in the last bit (the real S&P
 data since 2014 has about 40 such cells, mostly stale prices repeated for 50 sessions).
 
-The tolerance must dominate the rounding of the window sums: a sum cut
-from prefix sums is off by at most ``eps * P_t`` in mean units (P_t = the prefix at t), which
-is ~1e-13 of the price on real data but grows where a price has fallen far below its past
-level. Columns where that bound could reach RTOL / 4 (screened with the column's final prefix
-and lowest close) are checked cell by cell, and their doubtful windows are summed directly
-(pairwise, error ~1e-15), so the rule holds however large the prefix gets.
+The tolerance must dominate the rounding of the window sums: a sum cut from prefix sums is
+off by at most ``eps * P_t`` in mean units (P_t = the prefix at t), ~1e-13 of the price on
+real data but more where a price has fallen far below its past level. Columns where that
+bound could reach RTOL / 4 (screened with the column's final prefix and lowest close) are
+checked cell by cell, and their doubtful windows are summed directly (error ~1e-15), so the
+rule holds however large the prefix gets.
 """
 
 from __future__ import annotations

@@ -612,7 +612,7 @@ def test_sequential_and_threaded_paths_agree(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_interval_mask_matches_universe_member_mask() -> None:
-    from signals.indicators import interval_mask
+    from signals.indicators_members import interval_mask
 
     data = random_market()
     days = pd.DatetimeIndex(data.closes.index)
