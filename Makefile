@@ -17,7 +17,7 @@ $(VENV)/.dev: $(BIN)/rotation-bot
 	touch $@
 
 demo: $(BIN)/rotation-bot
-	$(BIN)/rotation-bot evaluate
+	$(BIN)/rotation-bot demo
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest -q

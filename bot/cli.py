@@ -19,7 +19,7 @@ import pandas as pd
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
 from signals.errors import SignalsError
-from signals.sources import SOURCE_NAMES, DataSpec
+from signals.sources import SOURCE_NAMES
 
 log = logging.getLogger("rotation_bot")
 
@@ -60,27 +60,13 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return load_settings(args.config, overrides)
 
 
-def data_spec(settings: Settings) -> DataSpec:
-    d = settings.data
-    return DataSpec(
-        source=d.source,
-        prices=tuple(d.prices),
-        members=d.members,
-        membership=d.membership,
-        shares=d.shares,
-        cache_dir=d.cache_dir,
-        demo_seed=d.demo_seed,
-        demo_years=d.demo_years,
-    )
-
-
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Compute every signal as of a session and print them."""
     from bot.market_state import build_market_state
     from bot.render.console import format_snapshot
 
     settings = settings_from_args(args)
-    state = build_market_state(data_spec(settings), as_of=args.as_of)
+    state = build_market_state(settings.data.spec(), as_of=args.as_of)
     snap = state.snapshot
     if args.json:
         sys.stdout.write(json.dumps(snap.to_json(), allow_nan=False) + "\n")
@@ -117,7 +103,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     rules = _load_rules(settings, args.rules)
-    state = build_market_state(data_spec(settings), as_of=args.to)
+    state = build_market_state(settings.data.spec(), as_of=args.to)
     try:
         result = run_backtest(state.data, state.history, rules, args.start, args.to, settings.guard)
     except ValueError as exc:
@@ -126,6 +112,47 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(result.to_json(), allow_nan=False) + "\n")
     else:
         sys.stdout.write(format_backtest(result) + "\n")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The bot: the daemon, or one refresh-evaluate-deliver pass with --once."""
+    import asyncio
+
+    from bot.run_modes import run_daemon, run_once
+
+    settings = settings_from_args(args)
+    if args.once:
+        return asyncio.run(run_once(settings, as_of=args.as_of))
+    return asyncio.run(run_daemon(settings, as_of=args.as_of))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Replay the simulated market session by session, alerts on the console."""
+    import asyncio
+
+    from bot.run_modes import run_demo
+
+    settings = settings_from_args(args)
+    if not args.verbose:  # the replay's per-session log lines would drown the alerts
+        logging.getLogger().setLevel(logging.WARNING)
+    try:
+        return asyncio.run(run_demo(settings, start=args.start, end=args.to))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Validate config and environment; print what would start (never a secret)."""
+    from bot.config_check import check_config
+
+    if args.file and args.config:
+        raise ConfigError("give the config file once: as FILE or with --config")
+    if args.file:
+        args.config = str(args.file)
+    settings = settings_from_args(args)
+    report = check_config(settings)
+    print(report.text())
     return 0
 
 
@@ -165,6 +192,20 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--rules", type=Path, metavar="FILE", help="rules YAML instead of config")
     bt.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     bt.set_defaults(func=cmd_backtest)
+
+    run = sub.add_parser("run", parents=[common], help="run the bot (daemon, or --once)")
+    run.add_argument("--once", action="store_true", help="refresh, evaluate, deliver, exit")
+    run.add_argument("--as-of", type=_date, metavar="DATE", help="evaluate this session")
+    run.set_defaults(func=cmd_run)
+
+    dm = sub.add_parser("demo", parents=[common], help="replay the simulated market")
+    dm.add_argument("--from", dest="start", type=_date, metavar="DATE", help="first session")
+    dm.add_argument("--to", type=_date, metavar="DATE", help="last session")
+    dm.set_defaults(func=cmd_demo)
+
+    cc = sub.add_parser("check-config", parents=[common], help="validate the configuration")
+    cc.add_argument("file", nargs="?", type=Path, metavar="FILE", help="config file")
+    cc.set_defaults(func=cmd_check_config)
 
     un = sub.add_parser("universe", parents=[common], help="rebuild the members file")
     un.add_argument("--refresh", action="store_true", help="fetch the S&P 500 list anew")

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.settings_app import ChatSettings, HealthSettings
 from bot.settings_delivery import (
     AdminSettings,
     DeliverySettings,
@@ -26,6 +27,7 @@ from bot.settings_delivery import (
 )
 from bot.settings_schedule import ScheduleSettings
 from bot.yaml_lines import locate
+from signals.sources import DataSpec
 
 DEFAULT_DATABASE_URL = "sqlite:///./rotation-bot.db"
 LOCAL_CONFIG = Path("config/rotation.yaml")
@@ -46,6 +48,19 @@ class DataSettings(_Strict):
     cache_dir: Path = Path(".rotation-bot/cache")
     demo_seed: int = 7
     demo_years: int = Field(7, ge=6, le=40)
+
+    def spec(self) -> DataSpec:
+        """These settings as the signals library's `DataSpec`."""
+        return DataSpec(
+            source=self.source,
+            prices=tuple(self.prices),
+            members=self.members,
+            membership=self.membership,
+            shares=self.shares,
+            cache_dir=self.cache_dir,
+            demo_seed=self.demo_seed,
+            demo_years=self.demo_years,
+        )
 
 
 class GuardSettings(_Strict):
@@ -91,7 +106,8 @@ class Settings(_Strict):
     admins: AdminSettings = AdminSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     delivery: DeliverySettings = DeliverySettings()
-    health: dict[str, Any] = Field(default_factory=dict)
+    health: HealthSettings = HealthSettings()
+    chat: ChatSettings = ChatSettings()
     config_path: str | None = None
 
     @field_validator("destinations", mode="after")

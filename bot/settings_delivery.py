@@ -156,6 +156,8 @@ class DeliverySettings(_Strict):
 
     #: a failing delivery is retried until its outbox row is this old, then it is dead
     max_age: timedelta = timedelta(hours=24)
+    #: `run --once` retries within the run for at most this long (DESIGN §4)
+    once_max_age: timedelta = timedelta(seconds=60)
     #: first retry after about this long (seconds), doubling each time, with jitter
     backoff_base: float = Field(1.0, gt=0, le=2.0)
     backoff_max: float = Field(300.0, gt=0)

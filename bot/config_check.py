@@ -1,0 +1,81 @@
+"""`rotation-bot check-config`: what would start, and what is missing, without secrets.
+
+Errors (an invalid field, a bad rule) raise `ConfigError` naming the field and line before
+this runs; here only warnings remain: a destination whose platform has no token is a warning,
+not an error (DESIGN §4), so a config can be checked on a laptop without production tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import make_url
+
+from bot.destinations import console_wanted
+from bot.rules_config import build_rules
+from bot.settings import Secrets, Settings
+
+
+@dataclass
+class ConfigReport:
+    lines: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        out = ["configuration is valid", *self.lines]
+        out += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(out)
+
+
+def _db(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is shown by its scheme only, never in full
+        return url.split(":", 1)[0] + ":…"
+
+
+def check_config(settings: Settings, secrets: Secrets | None = None) -> ConfigReport:
+    secrets = secrets or Secrets()
+    rules = build_rules(settings.rules, settings.config_path)
+    r = ConfigReport()
+    r.lines.append(f"config file: {settings.config_path}")
+    src = settings.data.source + (" (simulated market)" if settings.data.source == "demo" else "")
+    r.lines.append(f"data source: {src}")
+    r.lines.append(f"database: {_db(settings.database_url)}")
+    r.lines.append(f"rules: {len(rules)} ({', '.join(x.id for x in rules)})")
+    have = {
+        "telegram": secrets.telegram_bot_token is not None,
+        "slack": secrets.slack_bot_token is not None,
+    }
+    r.lines.append(
+        "tokens: "
+        + ", ".join(
+            f"{name} {'set' if getattr(secrets, name) is not None else 'missing'}"
+            for name in (
+                "telegram_bot_token",
+                "slack_bot_token",
+                "slack_app_token",
+                "slack_signing_secret",
+            )
+        )
+    )
+    for d in settings.destinations:
+        target = f"{d.platform} {d.address_id}"
+        r.lines.append(f"destination: {target} (rules: {d.rules})")
+        if d.platform in have and not have[d.platform]:
+            r.warnings.append(
+                f"destination {target}: no {d.platform.upper()} token in the environment; "
+                "its alerts stay queued until one is set"
+            )
+    if console_wanted(settings):
+        r.lines.append("destination: console (no chat configured)")
+    starts = [p for p, ok in have.items() if ok]
+    if have["slack"] and not (secrets.slack_app_token or secrets.slack_signing_secret):
+        r.warnings.append(
+            "SLACK_BOT_TOKEN without SLACK_APP_TOKEN or SLACK_SIGNING_SECRET: Slack gets "
+            "alerts but cannot take commands"
+        )
+    r.lines.append("chat adapters: " + (", ".join(starts) if starts else "console only"))
+    h = settings.health
+    r.lines.append(f"health: http://{h.host}:{h.port}/healthz" if h.enabled else "health: disabled")
+    return r

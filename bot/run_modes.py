@@ -1,0 +1,204 @@
+"""The three ways the bot runs: the daemon, one shot (`run --once`), and the demo replay.
+
+All three drive the same `BotApp` through the same named job functions (`bot.jobs`), so what
+the demo shows is what production does: refresh -> evaluate -> outbox -> delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TextIO
+
+import pandas as pd
+
+from bot import jobs
+from bot.app import BotApp
+from bot.scheduler import Scheduler
+from bot.settings import Settings
+from bot.settings_delivery import AdminSettings
+from bot.store import MEMORY_URL, Store, utcnow
+from signals import calendar
+
+log = logging.getLogger(__name__)
+
+#: `run` exit codes (DESIGN §4)
+EXIT_OK, EXIT_ERROR, EXIT_DEAD_LETTERS = 0, 1, 2
+#: the daemon must be gone within 10 s of SIGTERM; leave room for the process to exit
+SHUTDOWN_BUDGET = 7.0
+
+
+# --- one shot ----------------------------------------------------------------------------
+
+
+async def run_once(
+    settings: Settings, as_of: pd.Timestamp | None = None, max_age: float | None = None
+) -> int:
+    """Refresh, evaluate, deliver everything pending; exit 0 done, 2 dead letters remain."""
+    age = settings.delivery.once_max_age if max_age is None else timedelta(seconds=max_age)
+    app = BotApp(settings, as_of=as_of, chat_state=False, worker_max_age=age)
+    await app.open()
+    try:
+        now = utcnow()
+        result = await app.refresh_and_evaluate(now)
+        if result is None:
+            return EXIT_ERROR
+        if result.reason:
+            log.warning("as of %s: %s", result.as_of, result.reason)  # stale data: reported
+        report = await app.worker.run_once(deadline=utcnow() + age)
+        app.metrics.observe_delivery(report)
+        counts = report.counts
+        left = counts.pending + counts.retrying + counts.sending
+        if report.dead or left:
+            log.error(
+                "%d delivery(ies) dead, %d still pending after %.0f s",
+                report.dead,
+                left,
+                age.total_seconds(),
+            )
+            return EXIT_DEAD_LETTERS
+        return EXIT_OK
+    finally:
+        await app.close()
+
+
+# --- daemon ------------------------------------------------------------------------------
+
+
+async def run_daemon(
+    settings: Settings,
+    *,
+    as_of: pd.Timestamp | None = None,
+    stop: asyncio.Event | None = None,
+    clock: Callable[[], datetime] = jobs.wall_clock,
+    on_started: Callable[[BotApp], None] | None = None,
+) -> int:
+    """Run until SIGTERM/SIGINT (or `stop`): scheduler, delivery, chat, health."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
+            loop.add_signal_handler(sig, stop.set)
+    app = BotApp(settings, as_of=as_of, clock=clock)
+    scheduler = Scheduler(settings.schedule, jobstore_url=settings.database_url, clock=clock)
+    chat: list = []
+    try:
+        await app.open()
+        await app.start_health()
+        jobs.set_runtime(app, clock)
+        app.next_run = lambda: scheduler.next_run_time(jobs.EVALUATE)
+        chat = await start_chat_adapters(app)
+        scheduler.start(catch_up=True)
+        if scheduler.catch_up_task is not None:
+            await scheduler.catch_up_task
+        if settings.chat.startup_message:
+            await asyncio.to_thread(app.startup_message, clock())
+            await app.deliver(clock())
+        if on_started is not None:
+            on_started(app)
+        log.info("rotation-bot running; next evaluation %s", scheduler.next_run_time(jobs.EVALUATE))
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await _stop_all(app, scheduler, chat)
+    return EXIT_OK
+
+
+async def _stop_all(app: BotApp, scheduler: Scheduler, chat: list) -> None:
+    """Stop taking commands, stop scheduling, let in-flight sends finish, close the store."""
+    for adapter in chat:
+        try:
+            await asyncio.wait_for(adapter.stop(), timeout=3)
+        except Exception:  # a hung chat connection must not block the shutdown
+            log.exception("stopping %s failed", getattr(adapter, "name", adapter))
+    if scheduler.running:
+        await scheduler.shutdown(timeout=SHUTDOWN_BUDGET / 2)
+    jobs.set_runtime(None)
+    await app.close()
+
+
+async def start_chat_adapters(app: BotApp) -> list:
+    """The chat adapters whose tokens are present (DESIGN §6); the console when none is and
+    stdin is a terminal."""
+    from bot.adapters.chat_factory import build_chat_adapters
+
+    adapters = build_chat_adapters(app)
+    started = []
+    for adapter in adapters:
+        await adapter.start()
+        started.append(adapter)
+    return started
+
+
+# --- demo --------------------------------------------------------------------------------
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The demo's own delivery: the console only, no admins, no chats."""
+    delivery = settings.delivery.model_copy(update={"console": "on"})
+    return settings.model_copy(
+        update={"destinations": (), "admins": AdminSettings(), "delivery": delivery}
+    )
+
+
+async def run_demo(
+    settings: Settings,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+    stdout: TextIO | None = None,
+) -> int:
+    """Replay the market session by session through the scheduler's virtual clock, the
+    engine, the outbox and the console; then print the final snapshot."""
+    out = stdout or sys.stdout
+    settings = demo_settings(settings)
+    virtual_now: list[datetime] = [utcnow()]
+    app = BotApp(
+        settings,
+        store=Store(MEMORY_URL),
+        clock=lambda: virtual_now[0],
+        stdout=out,
+        chat_state=False,
+    )
+    await app.open()
+    try:
+        loaded = await app.refresh(utcnow())
+        sessions = loaded.data.closes.index
+        first = start or sessions[min(252, len(sessions) - 1)]
+        last = min(end or sessions[-1], sessions[-1])
+        days = calendar.sessions(calendar.session_on_or_before(first), last)
+        if len(days) < 2:
+            raise ValueError(f"the demo period {first.date()} .. {last.date()} has no sessions")
+        label = " (SIMULATED market)" if loaded.data.simulated else ""
+        print(
+            f"rotation-bot demo{label}: replaying {len(days)} sessions, "
+            f"{days[0].date()} .. {days[-1].date()}",
+            file=out,
+            flush=True,
+        )
+        delay = timedelta(minutes=settings.schedule.evaluate_delay_minutes)
+        scheduler = Scheduler(settings.schedule, jobstore_url=None, clock=lambda: virtual_now[0])
+        jobs.set_runtime(app, lambda: virtual_now[0])
+        virtual_now[0] = calendar.close_time(days[0]).to_pydatetime() + delay
+        await scheduler.start_virtual(virtual_now[0], catch_up=True)  # first start: silent
+        year = days[0].year
+        for day in days[1:]:
+            if day.year != year:
+                year = day.year
+                print(f"── {year} ──", file=out, flush=True)
+            virtual_now[0] = calendar.close_time(day).to_pydatetime() + delay
+            await scheduler.run_due(virtual_now[0], names=[jobs.EVALUATE])
+        app.chat_state = True
+        await app.refresh(virtual_now[0])
+        from bot.render.console import format_snapshot
+
+        print("", file=out)
+        print(format_snapshot(app.state.snapshot), file=out, flush=True)
+        return EXIT_OK
+    finally:
+        jobs.set_runtime(None)
+        await app.close()
