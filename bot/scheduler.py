@@ -10,6 +10,11 @@ gets the new trigger but keeps a pending missed run. Missed runs are coalesced a
 within `misfire_grace_time`; beyond it, the catch-up evaluation at start covers them (the engine
 evaluates every session since the last stored one, in order).
 
+The delivery interval is the exception: it lives in memory. The outbox is what makes delivery
+durable, a missed pass means nothing, and persisting it would write its next run time to the
+database every 15 s from the event loop (on SQLite that write can wait behind an evaluation's
+write lock and stall the chat adapters).
+
 APScheduler has no injectable clock, so the virtual clock (`start_virtual`, `due_jobs`,
 `run_due`, `advance`) walks the same triggers with `get_next_fire_time` and calls the same job
 functions directly, with the same coalesce and misfire rules.
@@ -42,6 +47,7 @@ from bot.trading_trigger import NEW_YORK, SessionCloseTrigger
 log = logging.getLogger(__name__)
 
 TIMEZONE = NEW_YORK
+DATABASE_STORE, MEMORY_STORE = "default", "memory"
 _MEMORY_URLS = ("sqlite://", "sqlite:///:memory:")
 
 
@@ -53,6 +59,12 @@ class JobSpec:
     name: str
     trigger: BaseTrigger
     description: str
+    #: kept in the database (missed runs survive downtime), else in memory
+    persist: bool = True
+
+    @property
+    def jobstore(self) -> str:
+        return DATABASE_STORE if self.persist else MEMORY_STORE
 
     @property
     def func(self) -> Callable[..., Awaitable[Any]]:
@@ -91,6 +103,7 @@ def build_jobs(settings: ScheduleSettings, start: datetime) -> dict[str, JobSpec
             DELIVER,
             IntervalTrigger(seconds=every, start_date=start, timezone=TIMEZONE),
             f"deliver: every {every:g} s",
+            persist=False,
         ),
     ]
     digest = settings.digest
@@ -164,7 +177,10 @@ class Scheduler:
             raise RuntimeError("the scheduler is already running")
         s = self.settings
         aps = AsyncIOScheduler(
-            jobstores={"default": make_jobstore(self._jobstore_url)},
+            jobstores={
+                DATABASE_STORE: make_jobstore(self._jobstore_url),
+                MEMORY_STORE: MemoryJobStore(),
+            },
             timezone=TIMEZONE,
             job_defaults={
                 "coalesce": s.coalesce,
@@ -186,13 +202,17 @@ class Scheduler:
         """Add missing jobs; update stored ones whose config changed; drop disabled ones."""
         aps, s = self.aps, self.settings
         for spec in self._specs.values():
-            job = aps.get_job(spec.name)
+            for alias in (DATABASE_STORE, MEMORY_STORE):
+                if alias != spec.jobstore and aps.get_job(spec.name, alias) is not None:
+                    aps.remove_job(spec.name, alias)  # it moved between stores
+            job = aps.get_job(spec.name, spec.jobstore)
             if job is None:
                 aps.add_job(
                     spec.func,
                     spec.trigger,
                     id=spec.name,
                     name=spec.description,
+                    jobstore=spec.jobstore,
                     replace_existing=False,
                 )
                 log.info("scheduled %s", spec.description)
@@ -209,7 +229,7 @@ class Scheduler:
             if job.misfire_grace_time != s.misfire_grace_time:
                 changes["misfire_grace_time"] = s.misfire_grace_time
             if changes:
-                aps.modify_job(spec.name, **changes)
+                aps.modify_job(spec.name, spec.jobstore, **changes)
         for name in JOB_FUNCTIONS:
             if name not in self._specs and aps.get_job(name) is not None:
                 aps.remove_job(name)

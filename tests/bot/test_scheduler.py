@@ -46,10 +46,12 @@ async def _wait_for(predicate, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
-async def _prepare_store(url: str, **next_runs: timedelta) -> None:
+async def _prepare_store(
+    url: str, settings: ScheduleSettings | None = None, **next_runs: timedelta
+) -> None:
     """A first bot run that stored its jobs, then (paused, as if it went down) had the given
     jobs' next runs moved relative to now; then it stopped."""
-    first = Scheduler(jobstore_url=url)
+    first = Scheduler(settings, jobstore_url=url)
     first.start(catch_up=False)
     first.aps.pause()
     now = datetime.now(UTC)
@@ -87,48 +89,58 @@ def test_start_needs_a_running_loop() -> None:
         Scheduler().start()
 
 
+def _stored_ids(url: str) -> set[str]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        ids = set(conn.execute(text("select id from apscheduler_jobs")).scalars())
+    engine.dispose()
+    return ids
+
+
 def test_jobs_survive_a_restart_and_are_not_re_added(db_url, runtime) -> None:
-    later = timedelta(days=1)
-    asyncio.run(_prepare_store(db_url, deliver=later))
+    later = timedelta(days=10)  # a re-added job would run at the next close, within 4 days
+    asyncio.run(_prepare_store(db_url, evaluate=later))
 
     async def restart() -> tuple[datetime | None, dict]:
         sched = Scheduler(jobstore_url=db_url)
         sched.start(catch_up=False)
         stored = {job.id: job.trigger for job in sched.aps.get_jobs()}
-        nxt = sched.next_run_time(DELIVER)
+        nxt = sched.next_run_time(EVALUATE)
         await sched.shutdown()
         return nxt, stored
 
     nxt, stored = asyncio.run(restart())
     assert set(stored) == {EVALUATE, DELIVER}
     assert stored[EVALUATE] == SessionCloseTrigger(30)
-    # a re-added job would run in 15 s; the stored one keeps its next run a day away
-    assert nxt is not None and nxt - datetime.now(UTC) > timedelta(hours=23)
-    engine = create_engine(db_url)
-    with engine.connect() as conn:
-        assert conn.execute(text("select count(*) from apscheduler_jobs")).scalar() == 2
-    engine.dispose()
+    assert nxt is not None and nxt - datetime.now(UTC) > timedelta(days=9)
+    # only the calendar job is in the database; the delivery interval lives in memory
+    assert _stored_ids(db_url) == {EVALUATE}
     assert runtime.calls == []
 
 
-def test_runs_missed_during_downtime_fire_once_on_start(db_url, runtime) -> None:
-    # down for 10 minutes: 40 missed deliveries and one missed evaluation, all in the grace
-    asyncio.run(
-        _prepare_store(db_url, deliver=timedelta(minutes=-10), evaluate=timedelta(minutes=-10))
-    )
+@pytest.mark.parametrize(
+    ("down_for", "grace"),
+    [
+        (timedelta(minutes=10), 3600),  # one missed run, within the default grace
+        (timedelta(days=14), None),  # ten missed sessions, no grace limit: coalesced into one
+    ],
+)
+def test_runs_missed_during_downtime_fire_once_on_start(db_url, runtime, down_for, grace) -> None:
+    settings = ScheduleSettings(misfire_grace_time=grace)
+    asyncio.run(_prepare_store(db_url, settings, evaluate=-down_for))
 
     async def restart() -> datetime | None:
-        sched = Scheduler(jobstore_url=db_url)
+        sched = Scheduler(settings, jobstore_url=db_url)
         sched.start(catch_up=False)
-        await _wait_for(lambda: {job for job, _ in runtime.calls} == {EVALUATE, DELIVER})
+        await _wait_for(lambda: EVALUATE in {job for job, _ in runtime.calls})
         await asyncio.sleep(0.2)  # nothing more comes: the missed runs were coalesced
-        nxt = sched.next_run_time(DELIVER)
+        nxt = sched.next_run_time(EVALUATE)
         await sched.shutdown()
         return nxt
 
     nxt = asyncio.run(restart())
-    assert sorted(job for job, _ in runtime.calls) == [DELIVER, EVALUATE]
-    assert nxt is not None and nxt > datetime.now(UTC)  # back on its 15 s interval
+    assert [job for job, _ in runtime.calls if job == EVALUATE] == [EVALUATE]
+    assert nxt is not None and nxt > datetime.now(UTC)  # the next close
 
 
 def test_runs_missed_beyond_the_grace_time_are_skipped_and_the_catch_up_covers_them(
