@@ -255,9 +255,10 @@ def test_advance_replays_each_session_once_in_order(runtime) -> None:
     async def main() -> list:
         sched = Scheduler()
         await sched.start_virtual(ny(2026, 11, 20, 9), catch_up=False)
-        return await sched.advance(ny(2026, 12, 1, 23), names=[EVALUATE])
+        runs = await sched.advance(ny(2026, 12, 1, 23), names=[EVALUATE])
+        return runs, sched.next_run_time(DELIVER)
 
-    runs = asyncio.run(main())
+    runs, deliver_next = asyncio.run(main())
     expected = [
         ny(2026, 11, 20, 16, 30),
         ny(2026, 11, 23, 16, 30),
@@ -270,6 +271,9 @@ def test_advance_replays_each_session_once_in_order(runtime) -> None:
     assert runtime.times(EVALUATE) == expected
     assert [(r.status, r.scheduled) for r in runs] == [("ran", t) for t in expected]
     assert [r.result for r in runs] == ["evaluate done"] * len(expected)
+    # the delivery interval, left out, was paused: it resumes from the end, owing nothing
+    assert runtime.times(DELIVER) == []
+    assert ny(2026, 12, 1, 23) <= deliver_next <= ny(2026, 12, 1, 23, 0, 15)
 
 
 def test_catch_up_after_downtime_with_the_virtual_clock(runtime) -> None:
