@@ -90,6 +90,8 @@ async def run_daemon(
     try:
         await app.open()
         await app.start_health()
+        # build the exchange calendar (~0.4 s) off the loop before the triggers need it
+        await asyncio.to_thread(calendar.last_completed_session)
         jobs.set_runtime(app, clock)
         app.next_run = lambda: scheduler.next_run_time(jobs.EVALUATE)
         chat = await start_chat_adapters(app)
