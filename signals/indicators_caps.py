@@ -165,7 +165,7 @@ def cap_panel(
     if caps is None or caps.empty or not eligible.any():
         return CapPanel(none, none, [], np.empty((t_count, 0)), np.zeros(t_count, np.int64), {})
     dates, cols, k = snapshot_ratios(sessions, closes, caps, columns, eligible)
-    codes, uniques = pd.factorize(pd.Index(company_of_col[cols]))
+    codes, uniques = pd.factorize(company_of_col[cols])  # an object array: no Arrow detour
     rank = _class_rank(codes)
     order = np.lexsort((np.arange(len(cols)), rank))  # first classes first, then the others
     cols, codes, rank, k = cols[order], codes[order], rank[order], k[:, order]
