@@ -460,8 +460,8 @@ REGIME_PARAMS = SignalParams(breadth_windows=(2,), return_window=1, top10_lookba
 def test_regime_counts_conditions_and_labels() -> None:
     h = compute_signals(regime_market(), REGIME_PARAMS)
     f = h.frames["rotation_regime"]
-    # top-10 share: A, B, C rise, D falls, so A-C's weight grows but with four companies
-    # the share is always 100 % -> "today < 63 sessions ago" never holds (0 from t1).
+    # top-10 share: four companies, so always exactly 100 % -> "today < 1 session ago"
+    # never holds (0 from t1; exactly 100, so no rounding noise can make it hold).
     # t0: breadth, ew, smallcap, top10 lag all missing -> unknown (value 0)
     # t1: breadth 75 >= 65 (1), RSP +2 % vs SPY +1 % (1), IWM +2 % vs +1 % (1), top10 0 -> 3
     # t2: RSP -0.98 % vs SPY +0.99 % (0), IWM +0.98 % vs +0.99 % (0) -> 1: narrow

@@ -305,3 +305,18 @@ def test_regime_and_valuation(real_frames: RealFrames, windows, caps, history) -
     got = history.series("rotation_regime.label").loc[FROM:TO]
     assert (got.to_numpy() == expected.to_numpy()).all()
     assert history.series("valuation").isna().all()  # the shared data has no P/E
+
+
+def test_snapshot_json_on_real_data(real_frames: RealFrames, history) -> None:
+    import json
+
+    from signals.snapshot import build_snapshot
+
+    data = real_frames.market()
+    for day in ("2020-03-16", "2024-12-31", None):
+        out = build_snapshot(history, data, day).to_json()
+        json.dumps(out, allow_nan=False)
+        assert out["freshness"]["stale_sessions"] == 0
+        assert out["freshness"]["coverage"] > 0.95
+        assert len(out["signals"]["top10_share"]["companies"]) == 10
+    assert out["as_of"] == "2026-07-31"
