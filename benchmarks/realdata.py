@@ -6,13 +6,12 @@ would (unlike the tests, which load it independently to check the numbers).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from signals.market import MarketData
-from signals.sources import DataSpec, load_market
+if TYPE_CHECKING:  # imported where used, so checking for the files stays light
+    from signals.market import MarketData
+    from signals.sources import DataSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT / ".." / "shared" / "data"
@@ -28,6 +27,8 @@ def missing_files(folder: Path = SHARED_DATA) -> list[str]:
 
 def real_spec(folder: Path = SHARED_DATA) -> DataSpec:
     """The files source over the shared data, as DESIGN §2 runs the default-rule backtest."""
+    from signals.sources import DataSpec
+
     return DataSpec(
         source="files",
         prices=tuple(folder / p for p in PRICES),
@@ -38,5 +39,11 @@ def real_spec(folder: Path = SHARED_DATA) -> DataSpec:
 
 def load_real_panel(since: str = "2015-01-01", folder: Path = SHARED_DATA) -> MarketData:
     """Closes from `since` on (cap snapshots kept whole, so caps carry into `since`)."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from signals.sources import load_market
+
     data = load_market(real_spec(folder))
     return replace(data, closes=data.closes.loc[pd.Timestamp(since) :])
