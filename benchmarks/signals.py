@@ -125,7 +125,8 @@ def profile(panel: str, repeat: int, members: int, sessions: int, top: int = 30)
     prof.disable()
     stats = pstats.Stats(prof, stream=sys.stdout).strip_dirs()
     print(
-        f"compute_signals on the {panel} panel, {repeat} warm call(s), cProfile overhead included"
+        f"compute_signals on the {panel} panel, {repeat} warm call(s) (cProfile overhead in; "
+        "it sees the calling thread only: work on a helper thread shows up as a wait)"
     )
     stats.sort_stats("cumulative").print_stats(top)
     stats.sort_stats("tottime").print_stats(top)
