@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import delivery_db as outcome
 from bot.adapters.base import Adapter, Address
-from bot.delivery_db import Job, OutboxDb
+from bot.delivery_db import GroupCommit, Job, OutboxDb
 from bot.errors import DeliveryError
 from bot.outbox import message_from_payload
 from bot.redact import redact
@@ -62,6 +63,7 @@ class DeliveryReport:
 class _Dest:
     """A destination's queue within one drain."""
 
+    destination_id: int
     address: Address
     queue: deque[Job] = field(default_factory=deque)
     task: asyncio.Task[None] | None = None
@@ -100,10 +102,13 @@ class DeliveryWorker:
     def _fresh_run(self) -> None:
         """Per-run asyncio primitives (each `asyncio.run` has its own loop)."""
         self._db_lock = asyncio.Lock()
+        self._commits = GroupCommit(lambda writes: self._db_call(self._db.fenced, writes))
         self._room = asyncio.Event()
         self._wake = asyncio.Event()
         self._stopping = False
-        self._outstanding = 0
+        self._outstanding = 0  # rows claimed and not finished
+        self._running = 0  # destination queues being served
+        self._low_water = 1
         self._held: dict[int, Job] = {}
 
     # --- public ------------------------------------------------------------------------
@@ -163,7 +168,7 @@ class DeliveryWorker:
         """Claim and send until nothing is due (or stop / deadline), keeping at most `batch`
         rows claimed and refilling when half of them are done."""
         dests: dict[int, _Dest] = {}
-        low_water = max(1, self._cfg.batch // 2)
+        low_water = self._low_water = max(1, self._cfg.batch // 2)
         idle_until = 0.0  # after an empty claim, wait a poll interval before the next one
         while True:
             if stop is not None and stop.is_set():
@@ -177,25 +182,26 @@ class DeliveryWorker:
                     self._dispatch(jobs, dests, report)
                 else:
                     idle_until = time.monotonic() + self._cfg.poll_interval
-            running = [d.task for d in dests.values() if d.task is not None and not d.task.done()]
-            if not running:
+            if not self._running:
                 if ended or time.monotonic() < idle_until:
                     break
                 continue
+            # wake when there is room to claim, every queue is done, stop, or a poll interval
+            # passed (waiting on the room event alone keeps this O(1) per wake-up)
             self._room.clear()
-            waits: list[asyncio.Future[Any]] = [*running, asyncio.ensure_future(self._room.wait())]
+            waits = [asyncio.ensure_future(self._room.wait())]
             if stop is not None:
                 waits.append(asyncio.ensure_future(stop.wait()))
             await asyncio.wait(
                 waits, timeout=self._cfg.poll_interval, return_when="FIRST_COMPLETED"
             )
-            for w in waits[len(running) :]:
+            for w in waits:
                 w.cancel()
-        tasks = [d.task for d in dests.values() if d.task is not None]
-        results = await asyncio.gather(*tasks, return_exceptions=True)
-        for d, result in zip(
-            [d for d in dests.values() if d.task is not None], results, strict=True
-        ):
+        # queues that ended cleanly left `dests` as they finished (keeps a 10,000-chat
+        # fan-out from holding 10,000 finished tasks); the rest are gathered here
+        kept = [d for d in dests.values() if d.task is not None]
+        results = await asyncio.gather(*(d.task for d in kept), return_exceptions=True)
+        for d, result in zip(kept, results, strict=True):
             if isinstance(result, BaseException):
                 log.error(
                     "delivery to %s %s stopped: %r", d.address.platform, d.address.chat_id, result
@@ -210,15 +216,26 @@ class DeliveryWorker:
             self._held[job.row_id] = job
             d = dests.get(job.destination_id)
             if d is None:
-                d = dests[job.destination_id] = _Dest(job.address)
+                d = dests[job.destination_id] = _Dest(job.destination_id, job.address)
             d.queue.append(job)
             self._outstanding += 1
             if d.task is None or d.task.done():
                 name = f"deliver {d.address.platform} {d.address.chat_id}"
-                d.task = asyncio.create_task(self._serve(d, report), name=name)
+                self._running += 1
+                d.task = asyncio.create_task(self._serve(d, dests, report), name=name)
 
-    async def _serve(self, d: _Dest, report: DeliveryReport) -> None:
+    async def _serve(self, d: _Dest, dests: dict[int, _Dest], report: DeliveryReport) -> None:
         """One destination's queue, in order."""
+        try:
+            await self._serve_queue(d, report)
+            if not d.queue and d.halted_until is None and d.disabled is None:
+                dests.pop(d.destination_id, None)  # nothing to remember about it
+        finally:
+            self._running -= 1
+            if not self._running:
+                self._room.set()
+
+    async def _serve_queue(self, d: _Dest, report: DeliveryReport) -> None:
         while d.queue:
             job = d.queue.popleft()
             try:
@@ -236,25 +253,25 @@ class DeliveryWorker:
             finally:
                 del self._held[job.row_id]
                 self._outstanding -= 1
-                self._room.set()
+                if self._outstanding <= self._low_water:
+                    self._room.set()
 
     # --- one row -----------------------------------------------------------------------
 
     async def _handle(self, job: Job, d: _Dest, report: DeliveryReport) -> None:
         now = self._clock()
         if self._stopping:  # shutting down: back to the outbox for whoever runs next
-            await self._db_call(self._db.reschedule, job, now, job.last_error, job.attempts)
+            await self._write(job, outcome.reschedule(now, job.last_error, job.attempts))
             return
         if d.disabled or not job.destination_enabled:
             reason = d.disabled or job.disabled_reason or "disabled"
-            await self._db_call(
-                self._db.finish, job, "cancelled", f"destination disabled: {reason}", job.attempts
-            )
+            cancelled = f"destination disabled: {reason}"
+            await self._write(job, outcome.finish("cancelled", cancelled, job.attempts))
             report.cancelled += 1
             return
         if d.halted_until is not None and d.halted_until > now:
             at, error = d.halted_until, d.halt_error
-            await self._db_call(self._db.reschedule, job, at, error, job.attempts)
+            await self._write(job, outcome.reschedule(at, error, job.attempts))
             return
         adapter = self._adapters.get(d.address.platform)
         if adapter is None:
@@ -267,7 +284,7 @@ class DeliveryWorker:
 
         async def on_part(sent: int, total: int) -> None:
             if sent < total:  # the last part is recorded with the delivery itself
-                await self._db_call(self._db.progress, job, sent)
+                await self._write(job, outcome.progress(sent))
                 job.parts_sent = sent
 
         try:
@@ -288,7 +305,7 @@ class DeliveryWorker:
             log.warning("telegram destination %s: %s", d.address.chat_id, what)
             d.address = dataclasses.replace(d.address, chat_id=result.migrated_to)
             report.migrated += 1
-        if await self._db_call(self._db.delivered, job, result.parts, self._clock()):
+        if await self._write(job, outcome.delivered(job, result.parts, self._clock())):
             report.delivered += 1
         else:
             report.lost += 1
@@ -303,7 +320,7 @@ class DeliveryWorker:
                 log.warning("destination %s disabled: %s", where, error)
                 report.disabled += 1
             cancelled = f"destination disabled: {error}"
-            await self._db_call(self._db.finish, job, "cancelled", cancelled, job.attempts + 1)
+            await self._write(job, outcome.finish("cancelled", cancelled, job.attempts + 1))
             report.cancelled += 1
             return
         if exc.retry_after is not None:
@@ -314,11 +331,11 @@ class DeliveryWorker:
         at = now + timedelta(seconds=delay)
         d.halted_until, d.halt_error = at, error
         if at > job.created_at + self._max_age:
-            await self._db_call(self._db.finish, job, "dead", error, attempts)
+            await self._write(job, outcome.finish("dead", error, attempts))
             log.error("delivery %d to %s is a dead letter: %s", job.row_id, where, error)
             report.dead += 1
             return
-        await self._db_call(self._db.reschedule, job, at, error, attempts)
+        await self._write(job, outcome.reschedule(at, error, attempts))
         log.warning(
             "delivery %d to %s failed (%s); retry in %.1f s", job.row_id, where, error, delay
         )
@@ -337,6 +354,10 @@ class DeliveryWorker:
             self._missing_warned.add(platform)
             log.error("no %s sender (is its token set?); its deliveries wait and age out", platform)
         return DeliveryError(f"no {platform} sender configured")
+
+    async def _write(self, job: Job, values: dict[str, Any]) -> bool:
+        """Record an outcome of a claimed row (fenced by its claim; see bot.delivery_db)."""
+        return await self._commits.write(job, values)
 
     async def _db_call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Blocking database work off the event loop, one call at a time per worker."""

@@ -1,7 +1,8 @@
 """The delivery worker's database work: claim, load, and record each outcome.
 
-Blocking SQLAlchemy calls, run by `bot.delivery` on one worker thread (so a worker never
-contends with itself for SQLite's write lock). Every update of a claimed row is *fenced* by
+Blocking SQLAlchemy calls, run by `bot.delivery` one at a time on a worker thread (so a worker
+never contends with itself for SQLite's write lock); `GroupCommit` gathers the outcomes of
+many sends into one transaction. Every update of a claimed row is *fenced* by
 its claim (status "sending" and the claimed_until the claim wrote): if the lease ran out and
 another worker took the row over, the update changes nothing and says so, instead of
 overwriting the other worker's outcome.
@@ -9,7 +10,9 @@ overwriting the other worker's outcome.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -77,67 +80,41 @@ class OutboxDb:
                 for d, dest in rows
             ]
 
-    def _fenced(self, job: Job, **values: Any) -> bool:
-        """Update the claimed row if the claim is still ours; False when it was taken over."""
-        with self.store.transaction() as s:
-            n = s.execute(
-                update(DeliveryRow)
-                .where(
-                    (DeliveryRow.id == job.row_id)
-                    & (DeliveryRow.status == "sending")
-                    & (DeliveryRow.claimed_until == job.token)
+    def fenced(self, writes: list[tuple[Job, dict[str, Any]]]) -> list[bool]:
+        """Update claimed rows, in one transaction, each only if its claim is still ours;
+        False for a row another worker took over (its lease ran out)."""
+        done: list[bool] = []
+        with self.store.engine.begin() as conn:
+            for job, values in writes:
+                stmt = (
+                    update(DeliveryRow)
+                    .where(
+                        (DeliveryRow.id == job.row_id)
+                        & (DeliveryRow.status == "sending")
+                        & (DeliveryRow.claimed_until == job.token)
+                    )
+                    .values(**values)
                 )
-                .values(**values)
-            ).rowcount
-        if not n:
-            log.warning(
-                "delivery %d to %s %s: claim lost (lease ran out and another worker took it); "
-                "not recording %s",
-                job.row_id,
-                job.address.platform,
-                job.address.chat_id,
-                values.get("status", "progress"),
-            )
-        return bool(n)
+                done.append(bool(conn.execute(stmt).rowcount))
+        for (job, values), ok in zip(writes, done, strict=True):
+            if not ok:
+                log.warning(
+                    "delivery %d to %s %s: claim lost (lease ran out and another worker took "
+                    "it); not recording %s",
+                    job.row_id,
+                    job.address.platform,
+                    job.address.chat_id,
+                    values.get("status", "progress"),
+                )
+        return done
 
     def renew(self, job: Job, lease: timedelta, now: datetime) -> bool:
         """Extend the claim of a row that waited long in the worker's queue."""
         token = now + lease
-        ok = self._fenced(job, claimed_until=token)
+        ok = self.fenced([(job, {"claimed_until": token})])[0]
         if ok:
             job.token = token
         return ok
-
-    def progress(self, job: Job, parts_sent: int) -> bool:
-        return self._fenced(job, parts_sent=parts_sent)
-
-    def delivered(self, job: Job, parts: int, now: datetime) -> bool:
-        return self._fenced(
-            job,
-            status="delivered",
-            delivered_at=now,
-            parts_sent=parts,
-            attempts=job.attempts + 1,
-            claimed_until=None,
-            last_error=None,
-        )
-
-    def reschedule(self, job: Job, at: datetime, error: str | None, attempts: int) -> bool:
-        """Back to pending until `at` (a retry, or a row released unsent)."""
-        return self._fenced(
-            job,
-            status="pending",
-            next_attempt_at=at,
-            attempts=attempts,
-            claimed_until=None,
-            last_error=error,
-        )
-
-    def finish(self, job: Job, status: str, error: str, attempts: int) -> bool:
-        """A final state other than delivered: dead or cancelled."""
-        return self._fenced(
-            job, status=status, claimed_until=None, last_error=error, attempts=attempts
-        )
 
     def disable_destination(self, destination_id: int, reason: str) -> bool:
         """Disable and cancel its pending rows; True only for the call that disabled it."""
@@ -194,3 +171,73 @@ class OutboxDb:
             )
         times = [as_utc(t) for t in (pending, leased) if t is not None]
         return min(times) if times else None  # type: ignore[type-var]
+
+
+# --- what each outcome writes (applied by OutboxDb.fenced) ---------------------------------
+
+
+def progress(parts_sent: int) -> dict[str, Any]:
+    return {"parts_sent": parts_sent}
+
+
+def delivered(job: Job, parts: int, now: datetime) -> dict[str, Any]:
+    return {
+        "status": "delivered",
+        "delivered_at": now,
+        "parts_sent": parts,
+        "attempts": job.attempts + 1,
+        "claimed_until": None,
+        "last_error": None,
+    }
+
+
+def reschedule(at: datetime, error: str | None, attempts: int) -> dict[str, Any]:
+    """Back to pending until `at` (a retry, or a row released unsent)."""
+    return {
+        "status": "pending",
+        "next_attempt_at": at,
+        "attempts": attempts,
+        "claimed_until": None,
+        "last_error": error,
+    }
+
+
+def finish(status: str, error: str, attempts: int) -> dict[str, Any]:
+    """A final state other than delivered: dead or cancelled."""
+    return {"status": status, "claimed_until": None, "last_error": error, "attempts": attempts}
+
+
+class GroupCommit:
+    """Fenced writes from many destinations' tasks, committed together.
+
+    Each caller awaits its own write, so a destination never sends its next message before
+    the outcome of the last is durable. Writes that arrive while a commit runs go into the
+    next one: no added delay when idle, one transaction for many rows under load (a commit
+    costs far more than an UPDATE)."""
+
+    def __init__(self, commit: Callable[[list[tuple[Job, dict[str, Any]]]], Awaitable[list[bool]]]):
+        self._commit = commit
+        self._queue: list[tuple[Job, dict[str, Any], asyncio.Future[bool]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def write(self, job: Job, values: dict[str, Any]) -> bool:
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.append((job, values, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="outbox group commit")
+        return await future
+
+    async def _run(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                results = await self._commit([(job, values) for job, values, _ in batch])
+            # Broad on purpose: whatever the database raised belongs to every waiting caller.
+            except Exception as exc:
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (*_, future), ok in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(ok)

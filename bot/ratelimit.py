@@ -83,9 +83,11 @@ class Window:
 class Pacer:
     """Evenly spaced starts for a cap shared by every chat, first come first served.
 
-    Waiters queue on a FIFO lock and each sleeps only for its own slot. A waiter that wakes a
-    little late may go at once (the pace holds on average), but the queue never bursts to
-    catch up after a stall. The window (start-to-end, see module docstring) backs it up."""
+    Waiters queue on a FIFO lock and each sleeps only for its own slot. While a queue is
+    waiting, the slots follow the nominal schedule, so a waiter that wakes late (a busy event
+    loop) goes at once and the average pace holds; at most `catch_up` slots are made up after
+    a stall. After an idle moment (nobody queued) the schedule restarts at now: no burst. The
+    window (start-to-end, see module docstring) keeps the cap whatever the pacing does."""
 
     def __init__(
         self,
@@ -94,29 +96,39 @@ class Pacer:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         poll: float = 0.005,
+        catch_up: int = 10,
     ) -> None:
         self.interval = rate.per / rate.count / headroom
         self.window = Window(rate)
         self._clock, self._sleep, self._poll = clock, sleep, poll
+        self._slack = catch_up * self.interval
         self._next = -_INF
+        self._queued = 0  # waiters not yet holding the lock
+        self._busy = False  # someone was queued when the last slot was taken
         self._lock: asyncio.Lock | None = None
 
     async def acquire(self) -> _Entry:
         """Wait for the next slot; returns the window entry to close when the send ends."""
         if self._lock is None:
             self._lock = asyncio.Lock()
-        async with self._lock:
+        self._queued += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._queued -= 1
+        try:
             while True:
                 now = self._clock()
-                slot = self._next
-                if slot < now - self.interval / 2:  # idle, or woken late: no burst
-                    slot = now if now - self._next >= self.interval else now - self.interval / 2
-                slot = max(slot, self.window.earliest(now))
+                behind = now - self._slack if self._busy else now
+                slot = max(self._next, behind, self.window.earliest(now))
                 if slot <= now:
                     break
                 await self._sleep(min(slot - now, self._poll) if slot == _INF else slot - now)
             self._next = slot + self.interval
+            self._busy = self._queued > 0
             return self.window.open()
+        finally:
+            self._lock.release()
 
 
 class SendLimiter:

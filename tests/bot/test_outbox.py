@@ -33,8 +33,8 @@ def _settings(destinations: list[dict], **extra) -> Settings:
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path / 'bot.db'}")
+def store(db_url):
+    s = Store(db_url)
     yield s
     s.close()
 
