@@ -251,3 +251,35 @@ def test_stop_finishes_sends_in_flight_and_puts_the_rest_back(store) -> None:
     assert counts.sending == 0  # nothing left claimed: a restart need not wait for leases
     assert counts.delivered == len(adapter.sent) == 2  # the two sends in flight
     assert counts.pending == 18
+
+
+def test_group_commit_batches_concurrent_outcomes_and_answers_each_caller() -> None:
+    from bot.delivery_db import GroupCommit
+
+    batches: list[list[int]] = []
+
+    async def commit(writes):
+        await asyncio.sleep(0.01)  # a commit takes a while; more writes queue meanwhile
+        batches.append([job for job, _ in writes])
+        if any(job == 13 for job, _ in writes):
+            raise RuntimeError("disk full")
+        return [job % 2 == 0 for job, _ in writes]
+
+    async def main():
+        gc = GroupCommit(commit)
+
+        async def one(n: int):
+            await asyncio.sleep(0.001 * (n % 5))
+            try:
+                return await gc.write(n, {})
+            except RuntimeError as exc:
+                return str(exc)
+
+        return await asyncio.gather(*(one(n) for n in range(40)))
+
+    results = asyncio.run(main())
+    assert sorted(n for b in batches for n in b) == list(range(40))
+    assert 1 < len(batches) < 10  # batched, not one commit per write
+    failed = next(b for b in batches if 13 in b)
+    for n, result in enumerate(results):
+        assert result == ("disk full" if n in failed else n % 2 == 0)
