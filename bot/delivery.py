@@ -34,29 +34,14 @@ from typing import Any
 from bot import delivery_db as outcome
 from bot.adapters.base import Adapter, Address
 from bot.delivery_db import GroupCommit, Job, OutboxDb
+from bot.delivery_policy import DeliveryReport, RetryPolicy
 from bot.errors import DeliveryError
 from bot.outbox import message_from_payload
-from bot.redact import redact
 from bot.settings import Settings
 from bot.settings_delivery import DeliverySettings
-from bot.store import QueueCounts, Store, utcnow
+from bot.store import Store, utcnow
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class DeliveryReport:
-    """What a run did, plus the outbox counts after it (for /status, exit codes)."""
-
-    delivered: int = 0
-    retried: int = 0  # transient failures rescheduled with backoff
-    deferred: int = 0  # 429s rescheduled after retry_after
-    dead: int = 0
-    cancelled: int = 0
-    disabled: int = 0  # destinations this run disabled
-    migrated: int = 0
-    lost: int = 0  # claims another worker took over after our lease ran out
-    counts: QueueCounts = field(default_factory=QueueCounts)
 
 
 @dataclass
@@ -92,9 +77,9 @@ class DeliveryWorker:
         self._store = store
         self._adapters = dict(adapters)
         self._clock = clock
-        self._max_age = max_age if max_age is not None else self._cfg.max_age
+        age = max_age if max_age is not None else self._cfg.max_age
+        self._policy = RetryPolicy(self._cfg, age, rng)
         self._id = worker_id or f"worker-{uuid.uuid4().hex[:8]}"
-        self._rng = rng or random.Random()
         self._missing_warned: set[str] = set()
         self._wake = asyncio.Event()
         self._fresh_run()
@@ -312,42 +297,35 @@ class DeliveryWorker:
 
     async def _failed(self, job: Job, d: _Dest, exc: DeliveryError, report: DeliveryReport) -> None:
         now = self._clock()
-        error = redact(str(exc))
+        plan = self._policy.plan(exc, attempts=job.attempts, created_at=job.created_at, now=now)
         where = f"{d.address.platform} {d.address.chat_id}"
-        if exc.permanent:
-            d.disabled = error
-            if await self._db_call(self._db.disable_destination, job.destination_id, error):
-                log.warning("destination %s disabled: %s", where, error)
+        if plan.action == "disable":
+            d.disabled = plan.error
+            if await self._db_call(self._db.disable_destination, job.destination_id, plan.error):
+                log.warning("destination %s disabled: %s", where, plan.error)
                 report.disabled += 1
-            cancelled = f"destination disabled: {error}"
-            await self._write(job, outcome.finish("cancelled", cancelled, job.attempts + 1))
+            cancelled = f"destination disabled: {plan.error}"
+            await self._write(job, outcome.finish("cancelled", cancelled, plan.attempts))
             report.cancelled += 1
             return
-        if exc.retry_after is not None:
-            attempts, delay = job.attempts, exc.retry_after
-        else:
-            attempts = job.attempts + 1
-            delay = self._backoff(attempts)
-        at = now + timedelta(seconds=delay)
-        d.halted_until, d.halt_error = at, error
-        if at > job.created_at + self._max_age:
-            await self._write(job, outcome.finish("dead", error, attempts))
-            log.error("delivery %d to %s is a dead letter: %s", job.row_id, where, error)
+        d.halted_until, d.halt_error = plan.at, plan.error  # the rest of its queue waits too
+        if plan.action == "dead":
+            await self._write(job, outcome.finish("dead", plan.error, plan.attempts))
+            log.error("delivery %d to %s is a dead letter: %s", job.row_id, where, plan.error)
             report.dead += 1
             return
-        await self._write(job, outcome.reschedule(at, error, attempts))
+        await self._write(job, outcome.reschedule(plan.at, plan.error, plan.attempts))
         log.warning(
-            "delivery %d to %s failed (%s); retry in %.1f s", job.row_id, where, error, delay
+            "delivery %d to %s failed (%s); retry in %.1f s",
+            job.row_id,
+            where,
+            plan.error,
+            plan.delay,
         )
-        if exc.retry_after is not None:
+        if plan.action == "defer":
             report.deferred += 1
         else:
             report.retried += 1
-
-    def _backoff(self, attempts: int) -> float:
-        """base · 2^(n-1), capped, times a random factor in [0.5, 1] so retries spread out."""
-        cap = min(self._cfg.backoff_max, self._cfg.backoff_base * 2 ** min(attempts - 1, 30))
-        return cap * self._rng.uniform(0.5, 1.0)
 
     def _no_adapter(self, platform: str) -> DeliveryError:
         if platform not in self._missing_warned:
