@@ -53,7 +53,10 @@ def regime_columns(
     held = np.where(np.isnan(flags), 0.0, flags).sum(axis=1)
     code = np.where(missing >= 2, 3, np.where(held <= 1, 0, np.where(held <= 3, 1, 2)))
     label = np.array(LABELS, dtype=object)[code]
-    data = {"value": held, "label": label, **dict(zip(CONDITIONS, flags.T, strict=True))}
+    # with the label unknown the count means little (a rule on it must not move on missing
+    # inputs), so it is null like any other missing number
+    value = np.where(missing >= 2, np.nan, held)
+    data = {"value": value, "label": label, **dict(zip(CONDITIONS, flags.T, strict=True))}
     return pd.DataFrame(data, index=sessions)
 
 

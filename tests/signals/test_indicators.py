@@ -462,13 +462,13 @@ def test_regime_counts_conditions_and_labels() -> None:
     f = h.frames["rotation_regime"]
     # top-10 share: four companies, so always exactly 100 % -> "today < 1 session ago"
     # never holds (0 from t1; exactly 100, so no rounding noise can make it hold).
-    # t0: breadth, ew, smallcap, top10 lag all missing -> unknown (value 0)
+    # t0: breadth, ew, smallcap, top10 lag all missing -> unknown (value null)
     # t1: breadth 75 >= 65 (1), RSP +2 % vs SPY +1 % (1), IWM +2 % vs +1 % (1), top10 0 -> 3
     # t2: RSP -0.98 % vs SPY +0.99 % (0), IWM +0.98 % vs +0.99 % (0) -> 1: narrow
     # t3: RSP +0.99 % vs -0.98 % (1), IWM -2.9 % (0) -> 2: broadening
     # t4: RSP -2.94 % vs -0.99 % (0), IWM +1 % vs -0.99 % (1) -> 2
     # t5: RSP missing (NaN), IWM -0.99 % vs 0 % (0) -> 1 with one missing: narrow
-    assert_list(f["value"].tolist(), [0, 3, 1, 2, 2, 1])
+    assert_list(f["value"].tolist(), [math.nan, 3, 1, 2, 2, 1])
     assert f["label"].tolist() == [
         "unknown",
         "broadening",
