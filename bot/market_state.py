@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from signals.indicators import SignalHistory, SignalParams, compute_signals
-from signals.snapshot import MarketSnapshot, build_snapshot
 
 from signals import calendar
+from signals.indicators import SignalHistory, SignalParams, compute_signals
 from signals.market import MarketData
+from signals.snapshot import MarketSnapshot, build_snapshot
 from signals.sources import DataSpec, load_market
 
 
