@@ -119,7 +119,9 @@ class BotApp:
     def _load(self, as_of: pd.Timestamp) -> Loaded:
         static = self.spec.source in STATIC_SOURCES
         if static and self.loaded is not None:
-            return Loaded(self.loaded.data, self.loaded.history, as_of)
+            behind = as_of > self.loaded.data.closes.index[-1]
+            if not (behind and self.spec.source == "demo"):  # the demo grows with the clock
+                return Loaded(self.loaded.data, self.loaded.history, as_of)
         # a static source is loaded whole (signals are causal: a value at t reads nothing
         # after t, and freshness looks at data up to the session only)
         data = load_market(self.spec, end=None if static else as_of)
