@@ -10,10 +10,8 @@ split message keeps to the per-chat cap too.
 from __future__ import annotations
 
 import datetime as dtm
-import importlib.util
 import logging
 import os
-import sys
 import warnings
 
 from telegram import Bot, LinkPreviewOptions
@@ -38,13 +36,6 @@ from bot.render import telegram as render
 from bot.settings_delivery import DeliverySettings
 
 log = logging.getLogger(__name__)
-
-# httpcore (under PTB's httpx) runs `import sniffio` on every lock and request to learn the
-# async library; without sniffio installed each failing import searches sys.path again,
-# measured at ~20 % of the CPU of a fan-out. A None in sys.modules is Python's own "known
-# missing" marker: the import then fails at once and httpcore falls back to asyncio.
-if importlib.util.find_spec("sniffio") is None:
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 #: 400 answers that mean the chat itself is gone or closed to the bot (not a bad message)
 _REFUSED_400 = (

@@ -68,7 +68,7 @@ def test_retry_after_waits_and_does_not_count_as_an_attempt(store) -> None:
     t0 = time.monotonic()
     report = _run(worker)
     assert report.delivered == 1 and adapter.per_chat() == {"-1": 1}
-    assert time.monotonic() - t0 < 1.0
+    assert time.monotonic() - t0 < 5.0  # it waited out retry_after, not a backoff ladder
 
 
 def test_transient_failures_back_off_exponentially_then_deliver(store) -> None:
@@ -82,9 +82,10 @@ def test_transient_failures_back_off_exponentially_then_deliver(store) -> None:
         due = delivery_rows(store)[0].next_attempt_at
         delays.append((_naive(due) - _naive(before)).total_seconds())
         time.sleep(max(0.0, (_naive(due) - _naive(utcnow())).total_seconds()))
-    # base 0.05 s doubling, jitter x[0.5, 1]: 0.025-0.05, 0.05-0.1, 0.1-0.2 (+ run time)
+    # base 0.05 s doubling, jitter x[0.5, 1]: 0.025-0.05, 0.05-0.1, 0.1-0.2, plus the pass's
+    # own run time (generous: a loaded CI machine is slow, and this is not a speed test)
     for n, delay in enumerate(delays):
-        assert 0.05 * 2**n * 0.5 <= delay <= 0.05 * 2**n + 0.05, (n, delays)
+        assert 0.05 * 2**n * 0.5 <= delay <= 0.05 * 2**n + 0.5, (n, delays)
     assert delivery_rows(store)[0].attempts == 3
     report = _run(worker)
     assert report.delivered == 1
