@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from bot import sector_names
@@ -93,9 +91,9 @@ def test_typos_get_the_intended_sector_first(typo: str, best: str) -> None:
     assert len(got) == 3 and len(set(got)) == 3
 
 
-def test_suggestions_are_deterministic_and_cheap_for_huge_input() -> None:
-    start = time.perf_counter()
+def test_suggestions_are_deterministic_and_bounded_for_huge_input() -> None:
     got = suggest_sectors("q" * 5000)
-    assert time.perf_counter() - start < 0.5
     assert got == suggest_sectors("q" * 5000)
+    # only a bounded prefix is compared, so a 5 kB argument costs what 64 characters do
+    assert suggest_sectors("xlf" + "q" * 5000) == suggest_sectors("xlf" + "q" * 61)
     assert len(got) == 3 and all(e in SECTORS for e in got)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from typing import Any
 
 import numpy as np
@@ -574,8 +573,9 @@ def test_transitions_are_strings() -> None:
     assert Transition.FIRED == "fired" and Status.FIRING == "firing"
 
 
-def test_twenty_rules_over_2700_sessions_well_under_a_second() -> None:
-    """The backtest budget: ~20 rules over ~2,700 sessions (measured ~0.1 s; 1 s allowed)."""
+def test_twenty_rules_over_2700_sessions() -> None:
+    """~20 rules over ~2,700 sessions, the backtest's shape, all exercised (how fast is
+    measured by benchmarks/backtest.py, not asserted here)."""
     rng = np.random.default_rng(1)
     index = pd.bdate_range("2016-01-04", periods=2700)
     walk = pd.Series(np.cumsum(rng.normal(0, 1, 2700)), index=index)
@@ -588,8 +588,6 @@ def test_twenty_rules_over_2700_sessions_well_under_a_second() -> None:
         RuleSpec(id="l", signal="regime.label", op="changes", confirm=2),
     ]
     data = {**frame, "regime.label": (walk // 5).astype(str)}
-    started = time.perf_counter()
     runs = [evaluate(r, rule_inputs(r, data.__getitem__)) for r in rules]
-    elapsed = time.perf_counter() - started
     assert sum(len(r.fired) for r in runs) > 20  # the data does exercise the rules
-    assert elapsed < 1.0, f"{len(rules)} rules x 2,700 sessions took {elapsed:.2f} s"
+    assert all(len(r.fired) - len(r.resolved) in (0, 1) for r in runs if r.rule_id != "l")
