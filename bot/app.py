@@ -120,7 +120,8 @@ class BotApp:
         static = self.spec.source in STATIC_SOURCES
         if static and self.loaded is not None:
             behind = as_of > self.loaded.data.closes.index[-1]
-            if not (behind and self.spec.source == "demo"):  # the demo grows with the clock
+            grows = self.spec.source == "demo" and self.spec.demo_end is None
+            if not (behind and grows):  # an unpinned demo grows with the clock
                 return Loaded(self.loaded.data, self.loaded.history, as_of)
         # a static source is loaded whole (signals are causal: a value at t reads nothing
         # after t, and freshness looks at data up to the session only)

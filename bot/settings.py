@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +50,9 @@ class DataSettings(_Strict):
     cache_dir: Path = Path(".rotation-bot/cache")
     demo_seed: int = 7
     demo_years: int = Field(7, ge=6, le=40)
+    #: the simulated market's last session (default: the last completed one, so it moves
+    #: with the clock; pin it for reproducible demos and tests)
+    demo_end: date | None = None
 
     def spec(self) -> DataSpec:
         """These settings as the signals library's `DataSpec`."""
@@ -60,6 +65,7 @@ class DataSettings(_Strict):
             cache_dir=self.cache_dir,
             demo_seed=self.demo_seed,
             demo_years=self.demo_years,
+            demo_end=None if self.demo_end is None else pd.Timestamp(self.demo_end),
         )
 
 

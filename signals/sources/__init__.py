@@ -33,6 +33,8 @@ class DataSpec:
     cache_dir: Path = Path(".rotation-bot/cache")
     demo_seed: int = 7
     demo_years: int = 7
+    #: pin the simulated market's last session (default: the last completed session)
+    demo_end: pd.Timestamp | None = None
 
 
 def open_source(spec: DataSpec) -> PriceSource:
@@ -41,7 +43,7 @@ def open_source(spec: DataSpec) -> PriceSource:
     if spec.source == "demo":
         from signals.sources.demo import DemoSource
 
-        return DemoSource(seed=spec.demo_seed, years=spec.demo_years)
+        return DemoSource(seed=spec.demo_seed, years=spec.demo_years, end=spec.demo_end)
     if spec.source == "files":
         if not spec.prices:
             raise DataSourceError(

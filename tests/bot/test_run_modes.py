@@ -14,7 +14,7 @@ from bot.run_modes import EXIT_DEAD_LETTERS, EXIT_OK, run_demo, run_once
 from bot.settings import load_settings
 
 CONFIG = """\
-data: {{source: demo}}
+data: {{source: demo, demo_end: "2026-10-30"}}
 database_url: sqlite:///{db}
 destinations:
   - {{platform: telegram, chat_id: "-1001"}}
@@ -45,20 +45,7 @@ def _messages(fake, chat_id: str) -> list:
 D1, D2 = pd.Timestamp("2026-06-01"), pd.Timestamp("2026-07-16")
 
 
-def _demo_end(monkeypatch) -> None:
-    """Pin the demo market's last session so its history does not move with the clock."""
-    from signals.sources import demo
-
-    original = demo.DemoSource.load
-
-    def load(self, universe=None, end=None):
-        return original(self, universe, end or pd.Timestamp("2026-10-30"))
-
-    monkeypatch.setattr(demo.DemoSource, "load", load)
-
-
-def test_run_once_delivers_each_alert_once(tmp_path, telegram_env, slack_env, monkeypatch):
-    _demo_end(monkeypatch)
+def test_run_once_delivers_each_alert_once(tmp_path, telegram_env, slack_env):
     settings = load_settings(_config(tmp_path))
     # first start: silent
     assert asyncio.run(run_once(settings, as_of=D1)) == EXIT_OK
@@ -75,10 +62,7 @@ def test_run_once_delivers_each_alert_once(tmp_path, telegram_env, slack_env, mo
     assert len(_messages(slack_env, "C0001")) == len(slack)
 
 
-def test_run_once_exit_2_when_a_delivery_stays_failed(
-    tmp_path, telegram_env, slack_env, monkeypatch
-):
-    _demo_end(monkeypatch)
+def test_run_once_exit_2_when_a_delivery_stays_failed(tmp_path, telegram_env, slack_env):
     settings = load_settings(_config(tmp_path))
     assert asyncio.run(run_once(settings, as_of=D1)) == EXIT_OK
     telegram_env.inject("server_error", chat_id="42")  # always 500 for this chat
@@ -89,10 +73,7 @@ def test_run_once_exit_2_when_a_delivery_stays_failed(
     assert _messages(telegram_env, "42") == []
 
 
-def test_run_once_stale_data_is_reported_not_an_error(
-    tmp_path, telegram_env, slack_env, monkeypatch
-):
-    _demo_end(monkeypatch)
+def test_run_once_stale_data_is_reported_not_an_error(tmp_path, telegram_env, slack_env):
     settings = load_settings(_config(tmp_path))
     assert asyncio.run(run_once(settings, as_of=pd.Timestamp("2026-10-30"))) == EXIT_OK
     # an as-of two weeks past the data: stale, nothing fires, still exit 0
@@ -100,9 +81,8 @@ def test_run_once_stale_data_is_reported_not_an_error(
     assert telegram_env.delivered() == []
 
 
-def test_demo_replay_prints_alerts_and_a_snapshot(capsys, monkeypatch) -> None:
-    _demo_end(monkeypatch)
-    settings = load_settings()
+def test_demo_replay_prints_alerts_and_a_snapshot(capsys) -> None:
+    settings = load_settings(None, {"data.demo_end": "2026-10-30"})
     code = asyncio.run(
         run_demo(settings, start=pd.Timestamp("2025-01-02"), end=pd.Timestamp("2026-10-30"))
     )
