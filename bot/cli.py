@@ -215,6 +215,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _guard_secrets() -> None:
+    """Mask every token of the environment in every log line, from any library (httpx logs
+    Telegram URLs, which hold the token)."""
+    from bot.redact import install, register_secret
+    from bot.settings import Secrets
+
+    install()
+    for value in Secrets().model_dump().values():
+        if hasattr(value, "get_secret_value"):
+            register_secret(value.get_secret_value())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -223,6 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    _guard_secrets()
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
