@@ -248,3 +248,8 @@ SETTINGS_SET = "{kind} messages are now {level}."
 SETTINGS_BAD_KIND = "Unknown message kind “{kind}”. Kinds: {kinds}."
 SETTINGS_BAD_LEVEL = "Unknown level “{level}”. Levels: on, silent, off."
 ALL_RULES = "all"
+
+# --- chat adapters (bot/adapters/*_chat.py) ----------------------------------------------
+REFRESHED = "Updated"
+UP_TO_DATE = "Up to date"
+CHART_NOT_POSTED = "The chart could not be posted here ({error}); invite the bot to this channel."
