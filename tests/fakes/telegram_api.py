@@ -324,6 +324,7 @@ class FakeTelegram(FakeServer):
             "sendChatAction": self._true,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "editMessageMedia": self._edit_message_media,
             "deleteMessage": self._delete_message,
             "answerCallbackQuery": self._answer_callback_query,
             "setMyCommands": self._set_my_commands,
@@ -683,6 +684,50 @@ class FakeTelegram(FakeServer):
                 return self._not_modified()
             message["text"] = shown
             self._set_markup(message, markup)
+            message["edit_date"] = int(time.time())
+            return self._ok(dict(message))
+
+    def _edit_message_media(
+        self, params: dict[str, Any], files: dict[str, UploadedFile], *_: Any
+    ) -> Answer:
+        """A photo (uploaded as attach://NAME) and its caption replace the message's media."""
+        media = params.get("media")
+        if not isinstance(media, dict) or media.get("type") != "photo":
+            return self._bad_request("can't parse InputMedia: media not found")
+        attached = str(media.get("media", ""))
+        upload = files.get(attached.removeprefix("attach://"))
+        if upload is None:
+            return self._bad_request("wrong file identifier/HTTP URL specified")
+        caption = media.get("caption")
+        shown = None
+        if caption:
+            shown, error = visible_text(str(caption), media.get("parse_mode"))
+            if error:
+                return Answer(400, _error_body(400, error))
+            if len(shown) > MAX_CAPTION:
+                return self._bad_request("message caption is too long")
+        with self._lock:
+            message, answer = self._find_message(params)
+            if message is None:
+                return answer or self._bad_request("message to edit not found")
+            file_id = f"photo-{len(self._files) + 1}"
+            self._files[file_id] = (f"photos/{file_id}", upload.data)
+            width, height = _png_size(upload.data)
+            message["photo"] = [
+                {
+                    "file_id": file_id,
+                    "file_unique_id": f"u{file_id}",
+                    "file_size": len(upload.data),
+                    "width": width,
+                    "height": height,
+                }
+            ]
+            message.pop("text", None)
+            if shown:
+                message["caption"] = shown
+            else:
+                message.pop("caption", None)
+            self._set_markup(message, params.get("reply_markup"))
             message["edit_date"] = int(time.time())
             return self._ok(dict(message))
 

@@ -1,0 +1,405 @@
+"""Telegram commands with python-telegram-bot: receive, dispatch, answer (issue 5).
+
+One `Application` polls `getUpdates` inside the caller's event loop (no `run_polling()`:
+`initialize`, `start`, `updater.start_polling`, and the reverse on stop), so Telegram, Slack
+and the scheduler share one loop (STYLE §16). The handlers come from the one command table:
+a `CommandHandler` per `bot.commands.Command` (its name and aliases; `/cmd@botname` in groups),
+and `setMyCommands` from `menu()`, so /help, the menu and the handlers cannot drift (STYLE §6).
+
+What reaches the bot: commands anywhere; in private chats any text (`snapshot` works without
+the slash, and anything else gets the help hint); in groups and channels, text addressed to
+the bot (`@botname snapshot`, `/unknown@botname`) and nothing else, since a group's
+`/command` may be for another bot. Commands run in a worker thread (`asyncio.to_thread`), the
+reply is rendered there too (`bot.render.reply_telegram`) and sent within the caps by the
+shared `SendLimiter`. Buttons: a choice runs its command and answers with a new message; a
+refresh edits the pressed message in place (editMessageText, or editMessageMedia with the new
+chart) and says "Up to date" when nothing changed. Sending alerts is `TelegramSender`'s job;
+`send` here hands it this adapter's `Bot`, so both share one connection pool and one limiter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Collection
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    InputMediaPhoto,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, InvalidToken, RetryAfter, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.request import HTTPXRequest
+
+from bot import texts as T
+from bot.adapters.base import Adapter, Address, PartCallback, SendResult
+from bot.adapters.telegram_sender import TelegramSender, retry_after_seconds, telegram_limiter
+from bot.commands import COMMANDS, dispatch_text, menu
+from bot.commands_context import Caller, ChatType, CommandContext
+from bot.messages import AlertGroup, TextMessage
+from bot.ratelimit import SendLimiter
+from bot.redact import register_secret
+from bot.render import reply_telegram as render
+from bot.render.reply_text import error_line
+from bot.reply import Reply
+from bot.settings_delivery import DeliverySettings
+
+log = logging.getLogger(__name__)
+
+ContextFactory = Callable[[Caller], CommandContext]
+CHAT_TYPES: dict[str, ChatType] = {
+    "private": "private",
+    "group": "group",
+    "supergroup": "group",
+    "channel": "channel",
+}
+#: a reply that hits a 429 waits this long at most, once; longer waits drop the reply
+MAX_REPLY_WAIT = 10.0
+_NOT_MODIFIED = "message is not modified"
+_NEW = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+
+
+def file_url(base_url: str) -> str:
+    """The file endpoint beside a Bot API base URL (".../bot" -> ".../file/bot")."""
+    return base_url[: -len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
+
+
+class TelegramChat(Adapter):
+    """Telegram commands and replies; see the module docstring. `context_for` makes the
+    command context for one caller (the app passes `app.context.for_caller`)."""
+
+    name = "telegram"
+
+    def __init__(
+        self,
+        application: Application,
+        context_for: ContextFactory,
+        *,
+        admins: Collection[str] = (),
+        limiter: SendLimiter | None = None,
+        poll_timeout: float = 10.0,
+    ) -> None:
+        self.app = application
+        self._context_for = context_for
+        self._admins = frozenset(str(a) for a in admins)
+        self._limiter = limiter
+        self._poll_timeout = poll_timeout
+        # alerts sent through `send` always keep to the caps, replies when given a limiter
+        self._sender = TelegramSender(
+            application.bot, limiter or telegram_limiter(DeliverySettings())
+        )
+        self.username = ""
+        for cmd in COMMANDS:
+            names = [cmd.name, *cmd.aliases]
+            application.add_handler(CommandHandler(names, self._on_command, filters=_NEW))
+        application.add_handler(CallbackQueryHandler(self._on_button))
+        application.add_handler(MessageHandler(filters.TEXT & _NEW, self._on_text))
+        application.add_error_handler(self._on_error)
+
+    @classmethod
+    def create(
+        cls,
+        token: str,
+        context_for: ContextFactory,
+        settings: DeliverySettings,
+        *,
+        admins: Collection[str] = (),
+        base_url: str | None = None,
+        limiter: SendLimiter | None = None,
+        poll_timeout: float = 10.0,
+    ) -> TelegramChat:
+        """An adapter with its own `Application`; `base_url` (TELEGRAM_BASE_URL) is passed as
+        is. `limiter`: share the alert sender's (`telegram_limiter(settings)` otherwise)."""
+        register_secret(token)
+        url = base_url or settings.telegram.base_url
+        request = HTTPXRequest(
+            connection_pool_size=16,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.timeout,
+            write_timeout=settings.timeout,
+            pool_timeout=settings.timeout,
+        )
+        application = (
+            Application.builder()
+            .token(token)
+            .base_url(url)
+            .base_file_url(file_url(url))
+            .request(request)
+            .get_updates_request(HTTPXRequest(connection_pool_size=1))
+            .concurrent_updates(64)  # one slow chart must not hold up other chats
+            .build()
+        )
+        limiter = limiter or telegram_limiter(settings)
+        return cls(
+            application, context_for, admins=admins, limiter=limiter, poll_timeout=poll_timeout
+        )
+
+    @property
+    def bot(self) -> Any:
+        return self.app.bot
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """getMe (for `/cmd@botname`), the command menu, then polling in this loop."""
+        await self.app.initialize()
+        self.username = self.bot.username or ""
+        await self._set_menu()
+        await self.app.start()
+        await self.app.updater.start_polling(
+            timeout=self._poll_timeout,
+            allowed_updates=["message", "channel_post", "callback_query"],
+        )
+        log.info("telegram: taking commands as @%s", self.username)
+
+    async def stop(self) -> None:
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+
+    async def _set_menu(self) -> None:
+        """setMyCommands for everyone, and the fuller admin menu in each admin's chat."""
+        try:
+            await self.bot.set_my_commands([BotCommand(n, s) for n, s in menu()])
+            if menu(admin=True) != menu():
+                full = [BotCommand(n, s) for n, s in menu(admin=True)]
+                for admin in sorted(self._admins):
+                    await self.bot.set_my_commands(full, scope=BotCommandScopeChat(int(admin)))
+        except InvalidToken:
+            raise
+        except TelegramError as exc:  # a menu is a convenience: commands work without it
+            log.warning("telegram: setMyCommands failed: %s", exc)
+
+    async def send(
+        self,
+        address: Address,
+        message: AlertGroup | TextMessage,
+        *,
+        silent: bool = False,
+        skip_parts: int = 0,
+        on_part: PartCallback | None = None,
+    ) -> SendResult:
+        """Alerts through `TelegramSender` on this adapter's bot (same pool, same limiter)."""
+        return await self._sender.send(
+            address, message, silent=silent, skip_parts=skip_parts, on_part=on_part
+        )
+
+    # --- receiving ------------------------------------------------------------------------
+
+    def _caller(self, message: Message, user: Any) -> Caller:
+        chat = message.chat
+        sender = user or message.sender_chat  # a channel post has no user
+        user_id = str(sender.id) if sender is not None else ""
+        return Caller(
+            platform="telegram",
+            user_id=user_id,
+            chat_id=str(chat.id),
+            chat_type=CHAT_TYPES.get(chat.type, "group"),
+            is_admin=user is not None and user_id in self._admins,
+            thread_id=str(message.message_thread_id) if message.is_topic_message else "",
+        )
+
+    def _addressed(self, text: str) -> bool:
+        """Group text meant for this bot: `/cmd@botname …` or `@botname …`."""
+        first = text.split(maxsplit=1)[0].lower() if text.strip() else ""
+        return bool(self.username) and first.endswith("@" + self.username.lower())
+
+    async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is not None and message.text:
+            await self._answer(message, update.effective_user, message.text)
+
+    async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        if message.chat.type == "private" or self._addressed(message.text):
+            await self._answer(message, update.effective_user, message.text)
+
+    def _run(self, text: str, caller: Caller) -> tuple[Reply | None, render.TelegramReply | None]:
+        """Dispatch and render (in a worker thread: both may take milliseconds)."""
+        reply = dispatch_text(text, self._context_for(caller), bot_names=(self.username,))
+        return reply, (None if reply is None else render.render_reply(reply))
+
+    async def _answer(self, message: Message, user: Any, text: str) -> None:
+        caller = self._caller(message, user)
+        _reply, rendered = await asyncio.to_thread(self._run, text, caller)
+        if rendered is not None:
+            await self._deliver(caller, rendered)
+
+    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        pressed = render.parse_callback(query.data)
+        message = query.message if isinstance(query.message, Message) else None
+        if pressed is None or message is None:
+            await self._toast(query)
+            return
+        caller = self._caller(message, query.from_user)
+        reply, rendered = await asyncio.to_thread(self._run, pressed.command, caller)
+        if reply is None or rendered is None:
+            await self._toast(query)
+        elif reply.is_error:  # only the presser hears of it, not the whole group
+            await self._toast(query, error_line(reply), alert=True)
+        elif pressed.refresh:
+            edited = await self._edit(message, rendered, pressed.photo_id)
+            await self._toast(query, {True: T.REFRESHED, None: T.UP_TO_DATE}.get(edited))
+            if edited is False:
+                await self._deliver(caller, rendered)
+        else:
+            await self._toast(query)
+            await self._deliver(caller, rendered)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram: handler failed", exc_info=context.error)
+
+    # --- answering ------------------------------------------------------------------------
+
+    async def _call(self, chat_id: str, method: Callable[..., Any], **kw: Any) -> Any:
+        """One Bot API call within the caps; a short 429 is waited out once. Returns the
+        result, or None when the reply cannot be sent (logged, never raised)."""
+        for attempt in range(2):
+            try:
+                if self._limiter is None:
+                    return await method(chat_id=chat_id, **kw)
+                async with self._limiter.slot(chat_id):
+                    return await method(chat_id=chat_id, **kw)
+            except RetryAfter as exc:
+                wait = retry_after_seconds(exc)
+                if attempt or wait > MAX_REPLY_WAIT:
+                    log.warning(
+                        "telegram: reply to %s dropped: flood control %.0f s", chat_id, wait
+                    )
+                    return None
+                await asyncio.sleep(wait)
+            except TelegramError as exc:  # blocked, kicked, network: the user asked, we failed
+                log.warning("telegram: reply to %s failed: %s", chat_id, exc)
+                return None
+        return None
+
+    @staticmethod
+    def _markup(reply: render.TelegramReply, photo_id: int | None = None) -> Any:
+        rows = [
+            [
+                InlineKeyboardButton(b.label, callback_data=render.callback_data(b, photo_id))
+                for b in row
+            ]
+            for row in reply.keyboard
+        ]
+        return InlineKeyboardMarkup(rows) if rows else None
+
+    async def _deliver(self, caller: Caller, reply: render.TelegramReply) -> None:
+        """The photo (caption), then the text parts; the keyboard on the last message."""
+        chat, thread = caller.chat_id, int(caller.thread_id) if caller.thread_id else None
+        photo_id = None
+        if reply.photo is not None:
+            sent = await self._call(
+                chat,
+                self.bot.send_photo,
+                photo=InputFile(reply.photo, filename=reply.filename),
+                caption=reply.caption,
+                parse_mode=ParseMode.HTML,
+                message_thread_id=thread,
+                reply_markup=None if reply.texts else self._markup(reply),
+            )
+            if sent is None:
+                return
+            photo_id = sent.message_id
+        for i, text in enumerate(reply.texts):
+            last = i == len(reply.texts) - 1
+            sent = await self._call(
+                chat,
+                self.bot.send_message,
+                text=text,
+                parse_mode=ParseMode.HTML,
+                message_thread_id=thread,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                reply_markup=self._markup(reply, photo_id) if last else None,
+            )
+            if sent is None:
+                return
+
+    async def _edit(
+        self, message: Message, reply: render.TelegramReply, photo_id: int | None
+    ) -> bool | None:
+        """Edit the pressed message (and its chart) in place: True edited, None nothing
+        changed, False the new reply has another shape (the caller sends it anew)."""
+        chat = str(message.chat.id)
+        if message.photo and reply.photo is not None and not reply.texts:
+            if message.caption == render.visible_text(reply.caption or ""):
+                return None
+            return await self._edit_media(chat, message.message_id, reply, self._markup(reply))
+        if (
+            message.text is None
+            or len(reply.texts) != 1
+            or (reply.photo is None) != (photo_id is None)
+        ):
+            return False
+        if message.text == render.visible_text(reply.texts[0]):
+            return None
+        if reply.photo is not None and photo_id is not None:
+            await self._edit_media(chat, photo_id, reply, None)
+        return await self._ok_or_unchanged(
+            self.bot.edit_message_text(
+                reply.texts[0],
+                chat_id=chat,
+                message_id=message.message_id,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                reply_markup=self._markup(reply, photo_id),
+            )
+        )
+
+    async def _edit_media(
+        self, chat: str, message_id: int, reply: render.TelegramReply, markup: Any
+    ) -> bool | None:
+        media = InputMediaPhoto(
+            InputFile(reply.photo, filename=reply.filename, attach=True),
+            caption=reply.caption,
+            parse_mode=ParseMode.HTML,
+        )
+        return await self._ok_or_unchanged(
+            self.bot.edit_message_media(
+                media, chat_id=chat, message_id=message_id, reply_markup=markup
+            )
+        )
+
+    async def _ok_or_unchanged(self, call: Any) -> bool | None:
+        try:
+            await call
+        except BadRequest as exc:
+            if _NOT_MODIFIED in str(exc).lower():
+                return None  # harmless: the message already shows this
+            log.warning("telegram: edit failed: %s", exc)
+            return False
+        except TelegramError as exc:
+            log.warning("telegram: edit failed: %s", exc)
+            return False
+        return True
+
+    async def _toast(self, query: Any, text: str | None = None, alert: bool = False) -> None:
+        """answerCallbackQuery (stops the button's spinner); a text shows as a toast, or as
+        a dialog with `alert` (Telegram allows 200 characters)."""
+        try:
+            await query.answer(text=text[:200] if text else None, show_alert=alert)
+        except TelegramError as exc:  # too old or already answered: nothing to fix
+            log.debug("telegram: answerCallbackQuery failed: %s", exc)
