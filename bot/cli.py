@@ -142,6 +142,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise ConfigError(str(exc)) from None
 
 
+def cmd_chat(args: argparse.Namespace) -> int:
+    """Answer chat commands typed on stdin, one per line, on a throwaway in-memory store."""
+    from bot.chat_console import chat_context, run_chat
+    from bot.market_state import build_market_state
+    from bot.store import MEMORY_URL, Store
+
+    settings = settings_from_args(args)
+    if not args.verbose:  # the audit log's line per command would interleave the answers
+        logging.getLogger().setLevel(logging.WARNING)
+    state = build_market_state(settings.data.spec(), as_of=args.as_of)
+    store = Store(MEMORY_URL)
+    try:
+        rules = _load_rules(settings, None)
+        ctx = chat_context(settings, state, store, rules, charts=not args.no_charts)
+        return run_chat(ctx.for_caller, sys.stdin, sys.stdout, charts_dir=args.charts_dir)
+    finally:
+        store.close()
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Validate config and environment; print what would start (never a secret)."""
     from bot.config_check import check_config
@@ -202,6 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--from", dest="start", type=_date, metavar="DATE", help="first session")
     dm.add_argument("--to", type=_date, metavar="DATE", help="last session")
     dm.set_defaults(func=cmd_demo)
+
+    ch = sub.add_parser("chat", parents=[common], help="answer chat commands typed on stdin")
+    ch.add_argument("--as-of", type=_date, metavar="DATE", help="use data up to this session")
+    ch.add_argument("--charts-dir", type=Path, metavar="DIR", help="save charts here")
+    ch.add_argument("--no-charts", action="store_true", help="text answers only")
+    ch.set_defaults(func=cmd_chat)
 
     cc = sub.add_parser("check-config", parents=[common], help="validate the configuration")
     cc.add_argument("file", nargs="?", type=Path, metavar="FILE", help="config file")
