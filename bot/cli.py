@@ -192,6 +192,45 @@ def cmd_universe(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    """GET the running bot's /healthz (Docker's HEALTHCHECK): exit 0 on 200, else 1 with the
+    reasons on one stderr line. stdlib only, 5 s timeout, never through an HTTP proxy."""
+    import urllib.error
+    import urllib.request
+
+    url = args.url
+    if url is None:
+        health = settings_from_args(args).health
+        if not health.enabled or health.port == 0:
+            why = "disabled (health.enabled)" if not health.enabled else "on a random port"
+            print(f"rotation-bot: unhealthy: the health endpoint is {why}", file=sys.stderr)
+            return 1
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(health.host, health.host)
+        host = f"[{host}]" if ":" in host else host  # an IPv6 literal
+        url = f"http://{host}:{health.port}/healthz"
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"--url must be an http(s) URL, not {url!r}")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=5) as resp:
+            status, body = resp.status, resp.read(65536)
+    except urllib.error.HTTPError as exc:
+        status, body = exc.code, exc.read(65536)
+    except OSError as exc:  # refused, timed out, unknown host (URLError is an OSError)
+        print(f"rotation-bot: unhealthy: {url}: {getattr(exc, 'reason', exc)}", file=sys.stderr)
+        return 1
+    if status == 200:
+        print(f"healthy: {url}")
+        return 0
+    try:
+        reasons = [str(r) for r in json.loads(body).get("reasons") or ()]
+    except (ValueError, AttributeError, TypeError):
+        reasons = [body.decode("utf-8", "replace").strip()[:200]] if body.strip() else []
+    why = "; ".join(reasons) or "no reason given"
+    print(f"rotation-bot: unhealthy ({status}): {why}", file=sys.stderr)
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rotation-bot",
@@ -237,6 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
     un.add_argument("--output", type=Path, metavar="PATH", help="file to write")
     un.add_argument("--url", metavar="URL", help="page to read (default: Wikipedia)")
     un.set_defaults(func=cmd_universe)
+
+    hc = sub.add_parser("healthcheck", parents=[common], help="ask the running bot's /healthz")
+    hc.add_argument("--url", metavar="URL", help="default: health.host and health.port")
+    hc.set_defaults(func=cmd_healthcheck)
     return parser
 
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
-from bot.settings_app import ChatSettings, HealthSettings
+from bot.settings_app import ChatSettings, HealthSettings, with_environment
 from bot.settings_delivery import (
     AdminSettings,
     DeliverySettings,
@@ -47,8 +47,11 @@ class DataSettings(_Strict):
     members: Path | None = None
     membership: Path | None = None
     shares: Path | None = None
+    #: Parquet price cache of the yahoo source; ROTATION_BOT_CACHE_DIR overrides
     cache_dir: Path = Path(".rotation-bot/cache")
+    #: demo source: the simulated market's random seed (another seed, another history)
     demo_seed: int = 7
+    #: demo source: years of simulated history
     demo_years: int = Field(7, ge=6, le=40)
     #: the simulated market's last session (default: the last completed one, so it moves
     #: with the clock; pin it for reproducible demos and tests)
@@ -72,7 +75,9 @@ class DataSettings(_Strict):
 class GuardSettings(_Strict):
     """Rules evaluate only on fresh, well-covered data (DESIGN §4)."""
 
+    #: rules evaluate only when the data's last session is at most this many sessions old
     max_stale_sessions: int = Field(0, ge=0)
+    #: ... and at least this share of members has a close on the as-of session
     min_coverage: float = Field(0.9, ge=0.0, le=1.0)
     #: after this many consecutive guarded sessions a data_health alert goes to admins
     data_health_after: int = Field(3, ge=1)
@@ -83,6 +88,7 @@ class AlertSettings(_Strict):
 
     late_after_sessions: int = Field(3, ge=0)
     late_policy: Literal["mark", "skip"] = "mark"
+    #: a line under every alert message
     footer: str = "Not investment advice."
 
 
@@ -104,10 +110,13 @@ class Settings(_Strict):
     """The whole validated configuration."""
 
     data: DataSettings = DataSettings()
+    #: SQLAlchemy URL: a SQLite file or postgresql+psycopg://...; DATABASE_URL overrides
     database_url: str = DEFAULT_DATABASE_URL
     guard: GuardSettings = GuardSettings()
     alerts: AlertSettings = AlertSettings()
+    #: alert rules (README: Alerts); none when the key is absent: the shipped config has 14
     rules: tuple[dict[str, Any], ...] = ()
+    #: chats and channels that get alerts, synced into the database at start
     destinations: tuple[DestinationSettings, ...] = ()
     admins: AdminSettings = AdminSettings()
     schedule: ScheduleSettings = ScheduleSettings()
@@ -158,7 +167,8 @@ def load_settings(
     config: str | Path | None = None, overrides: Mapping[str, Any] | None = None
 ) -> Settings:
     """Read, merge and validate. `overrides` are dotted keys from the command line
-    (``{"data.source": "files"}``); values of None are ignored."""
+    (``{"data.source": "files"}``); values of None are ignored. They beat the environment's
+    (`bot.settings_app.ENV_OVERRIDES`), which beat the file."""
     path = find_config(config)
     text = path.read_text(encoding="utf-8")
     try:
@@ -173,9 +183,7 @@ def load_settings(
         raise ConfigError(f"{where}: not valid YAML: {what}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of settings")
-    for dotted, value in (overrides or {}).items():
-        if value is None:
-            continue
+    for dotted, value in with_environment(overrides).items():
         node = raw
         *parents, leaf = dotted.split(".")
         for p in parents:

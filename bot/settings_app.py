@@ -1,8 +1,45 @@
-"""Typed `health:` and `chat:` settings: the monitoring endpoint and the chat front door."""
+"""Typed `health:` and `chat:` settings: the monitoring endpoint and the chat front door.
+
+Also the few environment variables that override a config key. A container sets them (see the
+Dockerfile): its health endpoint must listen on 0.0.0.0 to be scraped from outside, and its
+cache belongs on the /data volume, whatever config file is mounted.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.errors import ConfigError
+
+#: environment variable -> (config key it overrides, how to read its value)
+ENV_OVERRIDES: dict[str, tuple[str, type]] = {
+    "ROTATION_BOT_HEALTH_HOST": ("health.host", str),
+    "ROTATION_BOT_HEALTH_PORT": ("health.port", int),
+    "ROTATION_BOT_CACHE_DIR": ("data.cache_dir", str),
+}
+
+
+def with_environment(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Dotted config keys to override: command-line flags (`overrides`, None = not given) on
+    top of `ENV_OVERRIDES` (an empty variable is unset). Flags > environment > file."""
+    env = os.environ if environ is None else environ
+    merged: dict[str, Any] = {}
+    for name, (key, kind) in ENV_OVERRIDES.items():
+        value = env.get(name, "").strip()
+        if not value:
+            continue
+        try:
+            merged[key] = kind(value)
+        except ValueError:
+            raise ConfigError(f"{name}={value!r}: expected {kind.__name__} for {key}") from None
+    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return merged
 
 
 class _Strict(BaseModel):
@@ -12,9 +49,11 @@ class _Strict(BaseModel):
 class HealthSettings(_Strict):
     """`/healthz` and `/metrics` on a local port (DESIGN §4, issue 6)."""
 
+    #: serve /healthz and /metrics while `rotation-bot run` runs
     enabled: bool = True
+    #: address to listen on (0.0.0.0: every interface); ROTATION_BOT_HEALTH_HOST overrides
     host: str = "127.0.0.1"
-    #: 0 picks a free port (tests); the Dockerfile's HEALTHCHECK uses the default
+    #: 0 picks a free port (tests); ROTATION_BOT_HEALTH_PORT overrides
     port: int = Field(8787, ge=0, le=65535)
     #: unhealthy when the last evaluation that ran is older than this many hours
     max_evaluation_age_hours: float = Field(30.0, gt=0)

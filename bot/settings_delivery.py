@@ -37,6 +37,7 @@ def _id_string(v: Any, *, numbers: bool, what: str) -> Any:
 class DestinationSettings(_Strict):
     """One chat or channel that receives alerts (DESIGN §6 config sketch)."""
 
+    #: where the entry delivers; console prints on stdout
     platform: Literal["telegram", "slack", "console"]
     #: Telegram chat id ("-100…" for groups and channels, a user id for a private chat)
     chat_id: str | None = None
@@ -48,6 +49,7 @@ class DestinationSettings(_Strict):
     rules: Literal["all"] | tuple[str, ...] = "all"
     #: level per message kind; unset kinds keep the defaults of bot.kinds
     kinds: dict[MessageKind, Level] = Field(default_factory=dict)
+    #: nothing is queued for this destination until then (UTC unless a zone is given)
     muted_until: datetime | None = None
 
     @field_validator("chat_id", mode="before")
@@ -113,7 +115,9 @@ class AdminSettings(_Strict):
     """User ids of the operators: startup and data-health notices go to their private chat
     (Telegram: the user id is the chat id; Slack: posting to a user id opens the DM)."""
 
+    #: Telegram user ids (numbers; a user id is also the private chat's id)
     telegram: tuple[str, ...] = ()
+    #: Slack user ids ("U0123ABC")
     slack: tuple[str, ...] = ()
 
     @field_validator("telegram", mode="before")

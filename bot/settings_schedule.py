@@ -34,8 +34,11 @@ def _parse_time(value: object) -> object:
 class DigestSchedule(_Strict):
     """The weekly digest (snapshot and chart to subscribers); off by default."""
 
+    #: send the weekly digest to destinations whose digest kind is on or silent
     enabled: bool = False
+    #: mon, tue, ... sun
     day_of_week: str = "mon"
+    #: time of day in schedule.timezone
     time: dt.time = Field(default=dt.time(8, 0))
 
     @field_validator("day_of_week")
@@ -52,7 +55,9 @@ class DigestSchedule(_Strict):
 class HeartbeatSchedule(_Strict):
     """A daily 'still alive' message to subscribers of the heartbeat kind; off by default."""
 
+    #: send a daily heartbeat to destinations whose heartbeat kind is on or silent
     enabled: bool = False
+    #: time of day in schedule.timezone
     time: dt.time = Field(default=dt.time(9, 0))
 
     _time = field_validator("time", mode="before")(_parse_time)
