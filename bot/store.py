@@ -139,19 +139,44 @@ class Store:
         a crash loses nothing; at most the sends in flight at the crash can repeat.
         """
         now = now or utcnow()
+        due_now = ((DeliveryRow.status == "pending") & (DeliveryRow.next_attempt_at <= now)) | (
+            (DeliveryRow.status == "sending") & (DeliveryRow.claimed_until < now)
+        )
+        # a destination is claimed whole: never while another worker holds a live lease on
+        # one of its rows, so each chat's messages go out in order even with several workers
+        leased = select(DeliveryRow.destination_id).where(
+            (DeliveryRow.status == "sending") & (DeliveryRow.claimed_until >= now)
+        )
         with self.transaction() as s:
-            due = (
-                select(DeliveryRow.id)
-                .where(
-                    ((DeliveryRow.status == "pending") & (DeliveryRow.next_attempt_at <= now))
-                    | ((DeliveryRow.status == "sending") & (DeliveryRow.claimed_until < now))
-                )
-                .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
+            dests = (
+                select(DestinationRow.id)
+                .where(DestinationRow.id.in_(select(DeliveryRow.destination_id).where(due_now)))
+                .where(DestinationRow.id.not_in(leased))
+                .order_by(DestinationRow.id)
                 .limit(limit)
             )
-            if not self.is_sqlite:
-                due = due.with_for_update(skip_locked=True)
-            ids = list(s.scalars(due))
+            if not self.is_sqlite:  # SQLite's BEGIN IMMEDIATE already serialises claims
+                dests = dests.with_for_update(skip_locked=True)
+            dest_ids = list(s.scalars(dests))
+            if dest_ids:
+                # again, now that we hold the destinations' locks: on PostgreSQL the first
+                # statement's snapshot may predate another worker's claim that committed
+                # while we waited, and this new statement sees it (READ COMMITTED)
+                busy = set(s.scalars(leased.where(DeliveryRow.destination_id.in_(dest_ids))))
+                dest_ids = [d for d in dest_ids if d not in busy]
+            ids: list[int] = []
+            if dest_ids:
+                ids = list(
+                    s.scalars(
+                        select(DeliveryRow.id)
+                        .where(due_now & DeliveryRow.destination_id.in_(dest_ids))
+                        # whole destinations first; a cut-off tail waits for its head
+                        .order_by(
+                            DeliveryRow.destination_id, DeliveryRow.next_attempt_at, DeliveryRow.id
+                        )
+                        .limit(limit)
+                    )
+                )
             if ids:
                 s.execute(
                     update(DeliveryRow)

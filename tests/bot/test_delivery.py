@@ -196,7 +196,6 @@ def test_two_workers_on_one_file_deliver_each_row_once(tmp_path) -> None:
 
     reports = asyncio.run(main())
     assert sum(r.delivered for r in reports) == 120
-    assert all(r.delivered > 0 for r in reports)  # both took part
     assert len(adapter.sent) == 120 and set(adapter.per_chat().values()) == {1}
     store.close()
 

@@ -102,8 +102,8 @@ def test_two_workers_in_two_threads_deliver_each_row_exactly_once(db_url, store)
     assert len(per_message) == total and set(per_message.values()) == {1}
     assert sum(r.delivered for r in reports.values()) == total
     assert all(r.lost == 0 for r in reports.values())
-    by_worker = Counter(w for w, _, _ in adapter.sent)
-    assert set(by_worker) == {"w0", "w1"}, by_worker  # both took part
+    # (which worker sent what is up to the scheduler: one may take everything; the claim
+    # test below hammers the claims themselves)
     with store.transaction() as s:
         rows = s.execute(
             select(DeliveryRow.status, DeliveryRow.attempts, func.count()).group_by(
@@ -118,7 +118,8 @@ def test_two_workers_in_two_threads_deliver_each_row_exactly_once(db_url, store)
 
 
 def test_concurrent_claims_never_overlap(db_url, store) -> None:
-    """The claim itself, hammered by four threads: disjoint claims covering the outbox."""
+    """The claim itself, hammered by four threads: disjoint claims covering the outbox, each
+    destination claimed whole by one worker (a limit of two destinations' rows a claim)."""
     _fill(store)
     with store.transaction() as s:
         all_ids = set(s.scalars(select(DeliveryRow.id)))
@@ -131,7 +132,7 @@ def test_concurrent_claims_never_overlap(db_url, store) -> None:
         mine: list[int] = []
         try:
             barrier.wait()
-            while ids := own.claim_deliveries(name, limit=7, lease=timedelta(minutes=5)):
+            while ids := own.claim_deliveries(name, limit=2 * ROUNDS, lease=timedelta(minutes=5)):
                 mine += ids
         finally:
             own.close()
@@ -145,5 +146,10 @@ def test_concurrent_claims_never_overlap(db_url, store) -> None:
     flat = [i for ids in claims.values() for i in ids]
     assert len(flat) == len(set(flat)) == len(all_ids) == CHATS * ROUNDS
     assert set(flat) == all_ids
-    assert sum(1 for ids in claims.values() if ids) >= 2  # they really ran side by side
     assert store.queue_counts().sending == CHATS * ROUNDS
+    with store.transaction() as s:
+        owner = dict(s.execute(select(DeliveryRow.id, DeliveryRow.destination_id)).all())
+    for ids in claims.values():  # no destination's rows are split between two workers
+        for other in claims.values():
+            if other is not ids:
+                assert not {owner[i] for i in ids} & {owner[i] for i in other}

@@ -82,23 +82,30 @@ def _delivery(dest_id: int, key: str, **kw) -> DeliveryRow:
 
 def test_claims_are_exclusive_and_leases_expire(store: Store) -> None:
     with store.transaction() as s:
-        d = DestinationRow(platform="telegram", chat_id="1", created_at=utcnow())
-        s.add(d)
+        a = DestinationRow(platform="telegram", chat_id="1", created_at=utcnow())
+        b = DestinationRow(platform="telegram", chat_id="2", created_at=utcnow())
+        s.add_all([a, b])
         s.flush()
-        s.add_all([_delivery(d.id, f"k{i}") for i in range(5)])
+        s.add_all([_delivery(a.id, f"a{i}") for i in range(5)])
+        s.add_all([_delivery(b.id, f"b{i}") for i in range(2)])
     first = store.claim_deliveries("a", limit=3)
+    # chat 1 is leased by worker a: worker b gets chat 2 only, never the rest of chat 1
     second = store.claim_deliveries("b", limit=10)
     assert len(first) == 3 and len(second) == 2 and not set(first) & set(second)
-    assert store.claim_deliveries("c") == []  # all leased
+    assert store.claim_deliveries("c") == []  # chat 1's tail waits for its head
     counts = store.queue_counts()
-    assert counts.sending == 5 and counts.pending == 0
-    # an expired lease (a crashed worker) makes the row claimable again
-    expired = store.claim_deliveries("d", lease=timedelta(seconds=-1))
-    assert expired == []
+    assert counts.sending == 5 and counts.pending == 2
+    # once chat 1's claimed rows are done, its tail is claimable, in order
     with store.transaction() as s:
-        row = s.get(DeliveryRow, first[0])
-        row.claimed_until = utcnow() - timedelta(seconds=1)
-    assert store.claim_deliveries("e") == [first[0]]
+        for rid in first:
+            s.get(DeliveryRow, rid).status = "delivered"
+    tail = store.claim_deliveries("d")
+    assert len(tail) == 2 and min(tail) > max(first)
+    # an expired lease (a crashed worker) makes the row claimable again
+    with store.transaction() as s:
+        s.get(DeliveryRow, tail[0]).claimed_until = utcnow() - timedelta(seconds=1)
+        s.get(DeliveryRow, tail[1]).claimed_until = utcnow() - timedelta(seconds=1)
+    assert sorted(store.claim_deliveries("e")) == sorted(tail)
 
 
 def test_future_rows_are_not_claimed(store: Store) -> None:
