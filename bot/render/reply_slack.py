@@ -6,6 +6,7 @@ Escaping follows the alert renderer (`bot.render.slack`): data in mrkdwn goes th
 look-alikes), the header is plain_text with emoji codes off, and inside the table's code block
 only & < > and the backtick need care (a backtick would end the block). The fallback `text` is
 escaped the same way: Slack parses it too, and a `<!channel>` there would notify the channel.
+The header's < and > become look-alikes (‹ ›), so not even a title can mention anyone.
 
 Limits: 3,000 characters a section (long blocks cut by `split_lines`, never inside an entity;
 long tables as several code blocks of whole rows), 150 a header, 50 blocks and 40,000
@@ -42,6 +43,9 @@ MAX_ACTIONS = 25  # elements of one actions block
 BUTTON_TEXT_LIMIT = 75
 _ENTITY = re.compile(r"&(?:amp|lt|gt);")
 _CODE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "`": "\u02cb"})
+#: plain text is not parsed, but headers and button labels never need < or > either:
+#: look-alikes (‹ ›) make sure no title reads as a mention, whatever Slack does with it
+_PLAIN = str.maketrans({"<": "\u2039", ">": "\u203a"})
 _FENCE = "```"
 
 
@@ -51,7 +55,7 @@ def code_escape(text: str) -> str:
 
 
 def _header_text(reply: Reply, part: str = "") -> str:
-    text = f"{part} {heading(reply)}".strip()
+    text = f"{part} {heading(reply)}".strip().translate(_PLAIN)
     mark = f"{SEP}{ICON_SIMULATED} {SIMULATED}" if reply.simulated else ""
     return clip(text, HEADER_LIMIT - len(mark)) + mark
 
@@ -92,7 +96,10 @@ def _buttons(buttons: tuple[Button, ...]) -> list[dict[str, Any]]:
         elements.append(
             {
                 "type": "button",
-                "text": {"type": "plain_text", "text": clip(b.label, BUTTON_TEXT_LIMIT)},
+                "text": {
+                    "type": "plain_text",
+                    "text": clip(b.label.translate(_PLAIN), BUTTON_TEXT_LIMIT),
+                },
                 "action_id": action,
                 "value": b.command,
             }

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from bot.render.split import one_line
 from bot.reply import Button, Reply, Table
-from bot.texts import SIMULATED
+from bot.texts import APP_NAME, SIMULATED
 
 #: between table columns: two spaces keep right-aligned numbers apart on a narrow screen
 GAP = "  "
@@ -58,9 +58,10 @@ def table_lines(table: Table) -> list[str]:
 
 
 def heading(reply: Reply) -> str:
-    """The title, with the as-of session appended when the title does not already show it
-    (the SIMULATED mark is added by each renderer in its own style)."""
-    title = one_line(reply.title).strip()
+    """The title (the app's name when blank: every message needs a first line), with the
+    as-of session appended when the title does not already show it (the SIMULATED mark is
+    added by each renderer in its own style)."""
+    title = one_line(reply.title).strip() or APP_NAME
     if reply.as_of is not None and reply.as_of.isoformat() not in title:
         title += SEP + AS_OF.format(date=reply.as_of.isoformat())
     return title
@@ -102,7 +103,7 @@ def render_reply(reply: Reply, chart_path: str | None = None) -> str:
 def error_line(reply: Reply) -> str:
     """A refusal or failure as one line: "Sorry: Unknown command “x”. … Try: a · b"."""
     words = [line.strip() for block in reply.blocks for line in block_lines(block)]
-    text = f"{one_line(reply.title).strip()}: " + " ".join(w for w in words if w)
+    text = f"{one_line(reply.title).strip() or APP_NAME}: " + " ".join(w for w in words if w)
     offered = choices(reply.buttons)
     if offered:
         text += " " + CHOICES.format(commands=SEP.join(one_line(b.command) for b in offered))
