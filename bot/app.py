@@ -235,7 +235,12 @@ class BotApp:
 
     async def start_health(self) -> None:
         if self.settings.health.enabled:
-            self.health = HealthServer(self.store, self.settings.health, self.metrics)
+            self.health = HealthServer(
+                self.store,
+                self.settings.health,
+                self.metrics,
+                self.settings.schedule.evaluate_delay_minutes,
+            )
             await self.health.start()
 
     async def close(self) -> None:

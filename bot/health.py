@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import pandas as pd
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select
@@ -19,6 +20,7 @@ from bot.db_models import DeliveryRow, Run
 from bot.metrics import BotMetrics
 from bot.settings_app import HealthSettings
 from bot.store import Store, as_utc, utcnow
+from signals import calendar
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +38,29 @@ class Health:
         return {"ok": self.ok, "reasons": list(self.reasons), **self.details}
 
 
-def check_health(store: Store, cfg: HealthSettings, now: datetime | None = None) -> Health:
-    """The verdict and its reasons, from the database alone (so any process can ask)."""
+def missed_evaluations(
+    finished: datetime, now: datetime, delay_minutes: int, grace_minutes: int
+) -> list[pd.Timestamp]:
+    """Sessions whose evaluation was scheduled (close + delay) after the last run finished
+    and is more than `grace_minutes` overdue at `now`: counted on the NYSE calendar, so a
+    weekend or a holiday misses nothing."""
+    delay, grace = pd.Timedelta(minutes=delay_minutes), pd.Timedelta(minutes=grace_minutes)
+    done, at = pd.Timestamp(finished), pd.Timestamp(now)
+    start = done.tz_convert(calendar.NEW_YORK).tz_localize(None).normalize()
+    end = at.tz_convert(calendar.NEW_YORK).tz_localize(None).normalize()
+    missed = []
+    for day in calendar.sessions(start, end):
+        scheduled = calendar.close_time(day) + delay
+        if done < scheduled and scheduled + grace <= at:
+            missed.append(day)
+    return missed
+
+
+def check_health(
+    store: Store, cfg: HealthSettings, now: datetime | None = None, delay_minutes: int = 30
+) -> Health:
+    """The verdict and its reasons, from the database alone (so any process can ask).
+    `delay_minutes`: how long after each close the evaluation is scheduled."""
     now = now or utcnow()
     reasons: list[str] = []
     details: dict = {}
@@ -59,10 +82,12 @@ def check_health(store: Store, cfg: HealthSettings, now: datetime | None = None)
             "stale_sessions": run.stale_sessions,
             "coverage": run.coverage,
         }
-        if age > timedelta(hours=cfg.max_evaluation_age_hours):
+        missed = missed_evaluations(finished, now, delay_minutes, cfg.evaluation_grace_minutes)
+        details["missed_evaluations"] = len(missed)
+        if len(missed) > cfg.missed_evaluations:
             reasons.append(
-                f"last evaluation finished {age.total_seconds() / 3600:.1f} h ago "
-                f"(limit {cfg.max_evaluation_age_hours:g} h)"
+                f"{len(missed)} scheduled evaluation(s) missed since the last one finished "
+                f"{age.total_seconds() / 3600:.1f} h ago (first: {missed[0].date()})"
             )
         if run.outcome not in _FRESH_OUTCOMES:
             reasons.append(f"last evaluation was {run.outcome}: {run.reason or 'no reason'}")
@@ -79,8 +104,11 @@ def check_health(store: Store, cfg: HealthSettings, now: datetime | None = None)
 class HealthServer:
     """A tiny aiohttp server in the bot's event loop."""
 
-    def __init__(self, store: Store, cfg: HealthSettings, metrics: BotMetrics) -> None:
+    def __init__(
+        self, store: Store, cfg: HealthSettings, metrics: BotMetrics, delay_minutes: int = 30
+    ) -> None:
         self.store, self.cfg, self.metrics = store, cfg, metrics
+        self.delay_minutes = delay_minutes
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -91,7 +119,9 @@ class HealthServer:
         return app
 
     async def _healthz(self, _request: web.Request) -> web.Response:
-        health = await asyncio.to_thread(check_health, self.store, self.cfg)
+        health = await asyncio.to_thread(
+            check_health, self.store, self.cfg, None, self.delay_minutes
+        )
         return web.json_response(health.to_json(), status=200 if health.ok else 503)
 
     async def _metrics(self, _request: web.Request) -> web.Response:

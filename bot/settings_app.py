@@ -55,8 +55,11 @@ class HealthSettings(_Strict):
     host: str = "127.0.0.1"
     #: 0 picks a free port (tests); ROTATION_BOT_HEALTH_PORT overrides
     port: int = Field(8787, ge=0, le=65535)
-    #: unhealthy when the last evaluation that ran is older than this many hours
-    max_evaluation_age_hours: float = Field(30.0, gt=0)
+    #: an evaluation counts as missed this many minutes after it was due (the session's
+    #: close plus schedule.evaluate_delay_minutes); weekends and holidays miss nothing
+    evaluation_grace_minutes: int = Field(90, ge=0)
+    #: unhealthy when more evaluations than this were missed since the last one ran
+    missed_evaluations: int = Field(0, ge=0)
     #: unhealthy when a dead letter is older than this many hours (0 = any dead letter)
     max_dead_letter_age_hours: float = Field(24.0, ge=0)
 

@@ -4,14 +4,14 @@ reach both fake platforms; /healthz reasons; the startup message lists what is f
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 
 from bot import jobs
 from bot.app import BotApp
-from bot.health import check_health
+from bot.health import check_health, missed_evaluations
 from bot.scheduler import Scheduler
 from bot.settings import load_settings
 from bot.settings_app import HealthSettings
@@ -78,7 +78,7 @@ def test_scheduled_evaluations_reach_both_platforms(tmp_path, telegram_env, slac
 def test_health_reasons(tmp_path) -> None:
     settings = _settings(tmp_path)
     store = Store(settings.database_url)
-    cfg = HealthSettings(max_evaluation_age_hours=1, max_dead_letter_age_hours=0)
+    cfg = HealthSettings(max_dead_letter_age_hours=0)
     health = check_health(store, cfg)
     assert not health.ok and "no evaluation has run yet" in health.reasons
 
@@ -86,9 +86,29 @@ def test_health_reasons(tmp_path) -> None:
     result = asyncio.run(app.refresh_and_evaluate(utcnow()))
     assert result is not None
     assert check_health(store, cfg).ok
-    # two hours later the evaluation is too old
-    later = check_health(store, cfg, now=utcnow() + timedelta(hours=2))
-    assert not later.ok and "last evaluation finished" in later.reasons[0]
+    # three sessions' evaluations later, still nothing ran: unhealthy
+    later = check_health(store, cfg, now=utcnow() + timedelta(days=6))
+    assert not later.ok and "scheduled evaluation(s) missed" in later.reasons[0]
+
+
+def test_weekends_and_holidays_miss_no_evaluation() -> None:
+    def at(text: str) -> datetime:
+        return pd.Timestamp(text, tz="America/New_York").to_pydatetime()
+
+    friday_run = at("2026-11-20 16:31")
+    # the weekend: nothing was due
+    assert missed_evaluations(friday_run, at("2026-11-23 09:00"), 30, 90) == []
+    # Monday's evaluation is due 16:30 and missed 90 minutes later
+    assert missed_evaluations(friday_run, at("2026-11-23 17:59"), 30, 90) == []
+    assert [
+        d.date().isoformat() for d in missed_evaluations(friday_run, at("2026-11-23 18:01"), 30, 90)
+    ] == ["2026-11-23"]
+    # Thanksgiving (closed) misses nothing; the early close on the 27th is due at 13:30
+    wed = at("2026-11-25 16:31")
+    assert missed_evaluations(wed, at("2026-11-26 23:00"), 30, 90) == []
+    assert [
+        d.date().isoformat() for d in missed_evaluations(wed, at("2026-11-27 15:01"), 30, 90)
+    ] == ["2026-11-27"]
 
 
 def test_refresh_failure_is_recorded_not_raised(tmp_path) -> None:
