@@ -75,6 +75,14 @@ class ChatSettings(_Strict):
     charts: bool = True
     #: tell admins at start what is currently firing
     startup_message: bool = True
+    #: Slack HTTP mode (SLACK_SIGNING_SECRET without SLACK_APP_TOKEN): where bolt listens
+    slack_http_host: str = "127.0.0.1"
+    #: Slack HTTP mode: port of the events endpoint (0 picks a free one)
+    slack_http_port: int = Field(3000, ge=0, le=65535)
+    #: Slack HTTP mode: path for slash commands, events and button clicks
+    slack_http_path: str = "/slack/events"
+    #: answer commands typed into the terminal when no chat token is set (and stdin is one)
+    console: bool = True
 
     @field_validator("allowlist", mode="before")
     @classmethod

@@ -77,7 +77,9 @@ def _wait(pred, timeout: float, what: str, proc: subprocess.Popen) -> None:
         except OSError:
             pass
         time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=15)
+    pytest.fail(f"timed out waiting for {what}:\n{err[-4000:]}")
 
 
 def _start(config: Path, as_of: str, env: dict) -> subprocess.Popen:
@@ -114,10 +116,11 @@ def test_daemon_end_to_end(tmp_path, telegram_fake, slack_fake) -> None:
         "TELEGRAM_BOT_TOKEN": "123:e2e-secret-token",
         "TELEGRAM_BASE_URL": telegram_fake.base_url,
         "SLACK_BOT_TOKEN": "xoxb-e2e-secret",
+        "SLACK_APP_TOKEN": "xapp-e2e-secret",  # Socket Mode through the fake's WebSocket
         "SLACK_API_URL": slack_fake.base_url,
         "PYTHONPATH": str(ROOT),
     }
-    for var in ("SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DATABASE_URL", "ROTATION_BOT_CONFIG"):
+    for var in ("SLACK_SIGNING_SECRET", "DATABASE_URL", "ROTATION_BOT_CONFIG"):
         env.pop(var, None)
 
     # 1. first start: the rule state is set silently; admins hear that the bot started
@@ -140,6 +143,24 @@ def test_daemon_end_to_end(tmp_path, telegram_fake, slack_fake) -> None:
         lambda: _health(port)[1].get("last_evaluation", {}).get("as_of") == D2,
         30,
         "the evaluation as of D2",
+        proc,
+    )
+    # people in the chats ask for a snapshot: answered on both platforms
+    telegram_fake.push_command(555, 555, "/snapshot", chat_type="private")
+    _wait(
+        lambda: any(
+            "Market snapshot · 2026-07-16" in (r.text or "") and "Above 200-day avg" in r.text
+            for r in telegram_fake.requests(chat_id="555")
+        ),
+        60,
+        "the Telegram /snapshot answer",
+        proc,
+    )
+    slack_fake.push_slash_command("snapshot", channel_id="C0002", user_id="U0USER")
+    _wait(
+        lambda: any("Above 200-day avg" in str(r.params) for r in slack_fake.requests()),
+        60,
+        "the Slack /rotation snapshot answer",
         proc,
     )
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
