@@ -4,66 +4,54 @@ A bolt `AsyncApp` whose client is slack-sdk's `AsyncWebClient(base_url=SLACK_API
 running in the caller's event loop (STYLE §16). Two ways in (DESIGN §6):
 
 - Socket Mode (default, SLACK_APP_TOKEN): `AsyncSocketModeHandler` (aiohttp) connects out,
-  so no public URL is needed.
+  so no public URL is needed; slack-sdk keeps retrying when Slack is unreachable.
 - HTTP mode (SLACK_SIGNING_SECRET): `app.web_app(path=...)` served by aiohttp on a local port;
   bolt verifies each request's signature, and a bad, missing or stale (over 5 minutes)
   signature gets 401.
 
 Every listener calls `ack()` first (Slack wants it within 3 s) and answers after: a slash
 command through its response_url (works in any channel, even where the bot is not a member),
-a mention with chat.postMessage in the mention's thread, a button click by replacing the
-message (refresh) or posting a new one (choice). Charts go up with `files_upload_v2` next to
-the answer. The command runs in a worker thread, rendered by `bot.render.reply_slack`.
-Sending alerts is `SlackSender`'s job; `send` here hands it this adapter's client.
+a mention with chat.postMessage (in its thread when asked in one), a button click by
+replacing the message (refresh) or posting a new one (choice); `SlackReplies` does the
+posting, charts with `files_upload_v2`. The command runs in a worker thread, rendered by
+`bot.render.reply_slack`. Sending alerts is `SlackSender`'s job; `send` here hands it this
+adapter's client and limiter.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
-from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Collection
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import texts as T
 from bot.adapters.base import Adapter, Address, PartCallback, SendResult
+from bot.adapters.chat_common import ContextFactory
+from bot.adapters.slack_replies import SlackReplies, Target
 from bot.adapters.slack_sender import SlackSender
 from bot.commands import dispatch_text
-from bot.commands_context import Caller, CommandContext
+from bot.commands_context import Caller
 from bot.errors import ConfigError
 from bot.messages import AlertGroup, TextMessage
 from bot.ratelimit import Rate, SendLimiter
 from bot.redact import register_secret
 from bot.render import reply_slack as render
-from bot.render.reply_text import heading
 from bot.render.slack import SlackMessage
 from bot.reply import Reply
 from bot.settings_delivery import DeliverySettings
 
 log = logging.getLogger(__name__)
 
-ContextFactory = Callable[[Caller], CommandContext]
 SLASH_COMMAND = "/rotation"
 _ACTIONS = re.compile("^" + re.escape(render.ACTION_PREFIX))
-#: what the network can throw at a post; nothing broader
-_SEND_ERRORS = (SlackClientError, aiohttp.ClientError, TimeoutError)
-
-
-@dataclass(frozen=True)
-class _Target:
-    """Where an answer goes: the channel (and thread), and the response_url when there is one."""
-
-    channel: str
-    thread_ts: str | None = None
-    respond: Callable[..., Awaitable[Any]] | None = None
 
 
 class SlackChat(Adapter):
@@ -86,11 +74,17 @@ class SlackChat(Adapter):
         http_port: int = 3000,
         http_path: str = "/slack/events",
         slash_command: str = SLASH_COMMAND,
+        ping_interval: float = 10.0,
+        start_wait: float = 5.0,
     ) -> None:
         self.app = app
         self._context_for = context_for
         self._sender = sender
-        self._limiter = limiter
+        self._replies = SlackReplies(app.client, limiter)
+        self._connecting: asyncio.Task[None] | None = None
+        self._ping_interval = ping_interval
+        self._start_wait = start_wait
+        self.connected = asyncio.Event()
         self._admins = frozenset(admins)
         self._app_token = app_token
         self._http = (http_host, http_port, http_path)
@@ -112,11 +106,11 @@ class SlackChat(Adapter):
         signing_secret: str | None = None,
         base_url: str | None = None,
         admins: Collection[str] = (),
-        **http: Any,
+        **options: Any,
     ) -> SlackChat:
         """An adapter with its own client; `base_url` (SLACK_API_URL) is passed as is.
-        Socket Mode with `app_token`, else HTTP mode with `signing_secret` (`http`: host,
-        port, path for `__init__`). Neither is a `ConfigError`."""
+        Socket Mode with `app_token`, else HTTP mode with `signing_secret`; neither is a
+        `ConfigError`. `options` go to `__init__` (http_host, http_port, http_path, ...)."""
         if not app_token and not signing_secret:
             raise ConfigError("Slack commands need SLACK_APP_TOKEN or SLACK_SIGNING_SECRET")
         for secret in (bot_token, app_token, signing_secret):
@@ -135,7 +129,7 @@ class SlackChat(Adapter):
             total=settings.timeout, sock_connect=settings.connect_timeout
         )
         sender = SlackSender(client, limiter, timeout=timeout)
-        return cls(app, context_for, sender, limiter, admins=admins, app_token=app_token, **http)
+        return cls(app, context_for, sender, limiter, admins=admins, app_token=app_token, **options)
 
     @property
     def client(self) -> AsyncWebClient:
@@ -144,21 +138,38 @@ class SlackChat(Adapter):
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the client's session, then connect the socket or listen on the port."""
+        """Open the client's session, then listen on the port (HTTP mode: a port already
+        taken raises) or connect the socket. slack-sdk retries a failed Socket Mode connect
+        by itself every `ping_interval`, so when Slack is unreachable `start` returns after
+        `start_wait` and the connect goes on in the background (`connected` tells when)."""
         await self._sender.start()
         if self._app_token:
-            self._socket = AsyncSocketModeHandler(self.app, self._app_token)
-            await self._socket.connect_async()
-            log.info("slack: taking commands over Socket Mode")
+            self._socket = AsyncSocketModeHandler(
+                self.app, self._app_token, ping_interval=self._ping_interval
+            )
+            self._connecting = asyncio.create_task(self._connect(self._socket))
+            done, _ = await asyncio.wait([self._connecting], timeout=self._start_wait)
+            if not done:
+                log.warning("slack: Socket Mode not connected yet; still trying")
             return
         host, port, path = self._http
         self._runner = web.AppRunner(self.app.web_app(path=path, port=port))
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
         self.port = self._runner.addresses[0][1]
+        self.connected.set()
         log.info("slack: taking commands on http://%s:%s%s", host, self.port, path)
 
+    async def _connect(self, socket: AsyncSocketModeHandler) -> None:
+        await socket.connect_async()
+        self.connected.set()
+        log.info("slack: taking commands over Socket Mode")
+
     async def stop(self) -> None:
+        if self._connecting is not None and not self._connecting.done():
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
@@ -203,7 +214,7 @@ class SlackChat(Adapter):
         caller = self._caller(str(body.get("user_id", "")), channel)
         reply, messages = await asyncio.to_thread(self._run, str(body.get("text", "")), caller)
         if reply is not None:
-            await self._answer(_Target(channel, respond=respond), reply, messages)
+            await self._replies.answer(Target(channel, respond=respond), reply, messages)
 
     async def _on_mention(self, event: dict[str, Any]) -> None:
         """app_mention (bolt acknowledges events itself, before this runs)."""
@@ -211,8 +222,8 @@ class SlackChat(Adapter):
         caller = self._caller(str(event.get("user", "")), channel)
         reply, messages = await asyncio.to_thread(self._run, str(event.get("text", "")), caller)
         if reply is not None:
-            target = _Target(channel, event.get("thread_ts"))  # in the thread if asked there
-            await self._answer(target, reply, messages)
+            target = Target(channel, event.get("thread_ts"))  # in the thread if asked there
+            await self._replies.answer(target, reply, messages)
 
     async def _on_action(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         """A button: refresh replaces the message it sits on; a choice answers anew."""
@@ -230,105 +241,10 @@ class SlackChat(Adapter):
         if (
             refresh
             and len(messages) == 1
-            and await self._replace(channel, message_ts, respond, messages)
+            and await self._replies.replace(channel, message_ts, respond, messages)
         ):
             if reply.chart is not None:  # a chart cannot be edited: the new one in thread
-                await self._upload(_Target(channel, message_ts), reply)
+                await self._replies.upload(Target(channel, message_ts), reply)
             return
         thread = container.get("thread_ts")
-        await self._answer(_Target(channel, thread, respond), reply, messages)
-
-    # --- answering ------------------------------------------------------------------------
-
-    async def _answer(self, target: _Target, reply: Reply, messages: list[SlackMessage]) -> None:
-        """The messages, then the chart. Errors only the asker sees, when Slack allows."""
-        for m in messages:
-            if not await self._post(target, m, ephemeral=reply.is_error):
-                return
-        if reply.chart is not None:
-            await self._upload(target, reply)
-
-    async def _post(self, target: _Target, m: SlackMessage, *, ephemeral: bool = False) -> bool:
-        try:
-            if target.respond is not None:
-                kind = "ephemeral" if ephemeral else "in_channel"
-                return await self._respond(
-                    target.channel,
-                    target.respond,
-                    text=m.text,
-                    blocks=m.blocks,
-                    response_type=kind,
-                    replace_original=False,
-                )
-            async with self._limiter.slot(target.channel):
-                await self.client.chat_postMessage(
-                    channel=target.channel,
-                    thread_ts=target.thread_ts,
-                    text=m.text,
-                    blocks=m.blocks,
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
-            return True
-        except _SEND_ERRORS as exc:
-            log.warning("slack: reply to %s failed: %s", target.channel, _error(exc))
-            return False
-
-    async def _replace(
-        self, channel: str, ts: str | None, respond: Any, messages: list[SlackMessage]
-    ) -> bool:
-        """Replace the clicked message: through the response_url, else chat.update."""
-        m = messages[0]
-        try:
-            if respond is not None:
-                return await self._respond(
-                    channel, respond, text=m.text, blocks=m.blocks, replace_original=True
-                )
-            if ts:
-                await self.client.chat_update(channel=channel, ts=ts, text=m.text, blocks=m.blocks)
-            else:
-                return False
-            return True
-        except _SEND_ERRORS as exc:
-            log.warning("slack: refresh in %s failed: %s", channel, _error(exc))
-            return False
-
-    async def _respond(self, channel: str, respond: Any, **message: Any) -> bool:
-        """A post to the response_url; its failures come back as a status, not raised."""
-        try:
-            answer = await respond(**message)
-        except _SEND_ERRORS as exc:
-            log.warning("slack: response_url for %s failed: %s", channel, _error(exc))
-            return False
-        status = getattr(answer, "status_code", 200)
-        if status >= 400:
-            log.warning("slack: response_url for %s answered %s", channel, status)
-        return status < 400
-
-    async def _upload(self, target: _Target, reply: Reply) -> None:
-        chart = reply.chart
-        if chart is None:
-            return
-        try:
-            await self.client.files_upload_v2(
-                channel=target.channel,
-                thread_ts=target.thread_ts,
-                file=chart.png,
-                filename=chart.filename,
-                title=heading(reply),
-                alt_txt=chart.alt,
-            )
-        except _SEND_ERRORS as exc:
-            error = _error(exc)
-            log.warning("slack: chart to %s failed: %s", target.channel, error)
-            if target.respond is not None:  # tell the asker why the picture is missing
-                note = T.CHART_NOT_POSTED.format(error=error)
-                await self._respond(
-                    target.channel, target.respond, text=note, response_type="ephemeral"
-                )
-
-
-def _error(exc: Exception) -> str:
-    if isinstance(exc, SlackApiError) and isinstance(exc.response.data, dict):
-        return str(exc.response.data.get("error") or exc.response.status_code)
-    return type(exc).__name__
+        await self._replies.answer(Target(channel, thread, respond), reply, messages)

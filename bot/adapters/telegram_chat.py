@@ -10,33 +10,23 @@ What reaches the bot: commands anywhere; in private chats any text (`snapshot` w
 the slash, and anything else gets the help hint); in groups and channels, text addressed to
 the bot (`@botname snapshot`, `/unknown@botname`) and nothing else, since a group's
 `/command` may be for another bot. Commands run in a worker thread (`asyncio.to_thread`), the
-reply is rendered there too (`bot.render.reply_telegram`) and sent within the caps by the
-shared `SendLimiter`. Buttons: a choice runs its command and answers with a new message; a
-refresh edits the pressed message in place (editMessageText, or editMessageMedia with the new
-chart) and says "Up to date" when nothing changed. Sending alerts is `TelegramSender`'s job;
-`send` here hands it this adapter's `Bot`, so both share one connection pool and one limiter.
+reply is rendered there too (`bot.render.reply_telegram`) and sent by `TelegramReplies`
+within the caps. Buttons: a choice runs its command and answers with a new message (an error
+only to the presser); a refresh edits the pressed message in place and says "Up to date" when
+nothing changed. Telegram down at start: the adapter keeps trying in the background
+(`chat_common.Connector`). Sending alerts is `TelegramSender`'s job; `send` here hands it this
+adapter's `Bot`, so both share one connection pool and one limiter.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import Any
 
-from telegram import (
-    BotCommand,
-    BotCommandScopeChat,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputFile,
-    InputMediaPhoto,
-    LinkPreviewOptions,
-    Message,
-    Update,
-)
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, InvalidToken, RetryAfter, TelegramError
+from telegram import BotCommand, BotCommandScopeChat, Message, Update
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -49,9 +39,11 @@ from telegram.request import HTTPXRequest
 
 from bot import texts as T
 from bot.adapters.base import Adapter, Address, PartCallback, SendResult
-from bot.adapters.telegram_sender import TelegramSender, retry_after_seconds, telegram_limiter
+from bot.adapters.chat_common import Connector, ContextFactory
+from bot.adapters.telegram_replies import TelegramReplies
+from bot.adapters.telegram_sender import TelegramSender, telegram_limiter
 from bot.commands import COMMANDS, dispatch_text, menu
-from bot.commands_context import Caller, ChatType, CommandContext
+from bot.commands_context import Caller, ChatType
 from bot.messages import AlertGroup, TextMessage
 from bot.ratelimit import SendLimiter
 from bot.redact import register_secret
@@ -62,16 +54,12 @@ from bot.settings_delivery import DeliverySettings
 
 log = logging.getLogger(__name__)
 
-ContextFactory = Callable[[Caller], CommandContext]
 CHAT_TYPES: dict[str, ChatType] = {
     "private": "private",
     "group": "group",
     "supergroup": "group",
     "channel": "channel",
 }
-#: a reply that hits a 429 waits this long at most, once; longer waits drop the reply
-MAX_REPLY_WAIT = 10.0
-_NOT_MODIFIED = "message is not modified"
 _NEW = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
 
 
@@ -98,8 +86,10 @@ class TelegramChat(Adapter):
         self.app = application
         self._context_for = context_for
         self._admins = frozenset(str(a) for a in admins)
-        self._limiter = limiter
+        self._replies = TelegramReplies(application.bot, limiter)
         self._poll_timeout = poll_timeout
+        self._connector = Connector("telegram", self._connect, (NetworkError, RetryAfter))
+        self._requests: list[HTTPXRequest] = []  # set by `create`, which owns them
         # alerts sent through `send` always keep to the caps, replies when given a limiter
         self._sender = TelegramSender(
             application.bot, limiter or telegram_limiter(DeliverySettings())
@@ -128,6 +118,7 @@ class TelegramChat(Adapter):
         is. `limiter`: share the alert sender's (`telegram_limiter(settings)` otherwise)."""
         register_secret(token)
         url = base_url or settings.telegram.base_url
+        requests = [HTTPXRequest(connection_pool_size=1)]  # getUpdates
         request = HTTPXRequest(
             connection_pool_size=16,
             connect_timeout=settings.connect_timeout,
@@ -141,14 +132,16 @@ class TelegramChat(Adapter):
             .base_url(url)
             .base_file_url(file_url(url))
             .request(request)
-            .get_updates_request(HTTPXRequest(connection_pool_size=1))
+            .get_updates_request(requests[0])
             .concurrent_updates(64)  # one slow chart must not hold up other chats
             .build()
         )
         limiter = limiter or telegram_limiter(settings)
-        return cls(
+        self = cls(
             application, context_for, admins=admins, limiter=limiter, poll_timeout=poll_timeout
         )
+        self._requests = [request, *requests]
+        return self
 
     @property
     def bot(self) -> Any:
@@ -157,6 +150,19 @@ class TelegramChat(Adapter):
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Connect now, or keep trying in the background if Telegram is unreachable
+        (`connected` tells when); a rejected token raises `InvalidToken` at once."""
+        try:
+            await self._connector.start()
+        except BaseException:  # a refused token: close what initialize() opened, re-raise
+            await self._close_requests()
+            raise
+
+    @property
+    def connected(self) -> asyncio.Event:
+        return self._connector.connected
+
+    async def _connect(self) -> None:
         """getMe (for `/cmd@botname`), the command menu, then polling in this loop."""
         await self.app.initialize()
         self.username = self.bot.username or ""
@@ -169,11 +175,18 @@ class TelegramChat(Adapter):
         log.info("telegram: taking commands as @%s", self.username)
 
     async def stop(self) -> None:
+        await self._connector.stop()
         if self.app.updater is not None and self.app.updater.running:
             await self.app.updater.stop()
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
+        await self._close_requests()
+
+    async def _close_requests(self) -> None:
+        """Close the HTTP clients even when `initialize()` failed half-way."""
+        for request in self._requests:
+            await request.shutdown()
 
     async def _set_menu(self) -> None:
         """setMyCommands for everyone, and the fuller admin menu in each admin's chat."""
@@ -243,7 +256,7 @@ class TelegramChat(Adapter):
         caller = self._caller(message, user)
         _reply, rendered = await asyncio.to_thread(self._run, text, caller)
         if rendered is not None:
-            await self._deliver(caller, rendered)
+            await self._replies.deliver(caller, rendered)
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -252,154 +265,22 @@ class TelegramChat(Adapter):
         pressed = render.parse_callback(query.data)
         message = query.message if isinstance(query.message, Message) else None
         if pressed is None or message is None:
-            await self._toast(query)
+            await self._replies.toast(query)
             return
         caller = self._caller(message, query.from_user)
         reply, rendered = await asyncio.to_thread(self._run, pressed.command, caller)
         if reply is None or rendered is None:
-            await self._toast(query)
+            await self._replies.toast(query)
         elif reply.is_error:  # only the presser hears of it, not the whole group
-            await self._toast(query, error_line(reply), alert=True)
+            await self._replies.toast(query, error_line(reply), alert=True)
         elif pressed.refresh:
-            edited = await self._edit(message, rendered, pressed.photo_id)
-            await self._toast(query, {True: T.REFRESHED, None: T.UP_TO_DATE}.get(edited))
+            edited = await self._replies.edit(message, rendered, pressed.photo_id)
+            await self._replies.toast(query, {True: T.REFRESHED, None: T.UP_TO_DATE}.get(edited))
             if edited is False:
-                await self._deliver(caller, rendered)
+                await self._replies.deliver(caller, rendered)
         else:
-            await self._toast(query)
-            await self._deliver(caller, rendered)
+            await self._replies.toast(query)
+            await self._replies.deliver(caller, rendered)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram: handler failed", exc_info=context.error)
-
-    # --- answering ------------------------------------------------------------------------
-
-    async def _call(self, chat_id: str, method: Callable[..., Any], **kw: Any) -> Any:
-        """One Bot API call within the caps; a short 429 is waited out once. Returns the
-        result, or None when the reply cannot be sent (logged, never raised)."""
-        for attempt in range(2):
-            try:
-                if self._limiter is None:
-                    return await method(chat_id=chat_id, **kw)
-                async with self._limiter.slot(chat_id):
-                    return await method(chat_id=chat_id, **kw)
-            except RetryAfter as exc:
-                wait = retry_after_seconds(exc)
-                if attempt or wait > MAX_REPLY_WAIT:
-                    log.warning(
-                        "telegram: reply to %s dropped: flood control %.0f s", chat_id, wait
-                    )
-                    return None
-                await asyncio.sleep(wait)
-            except TelegramError as exc:  # blocked, kicked, network: the user asked, we failed
-                log.warning("telegram: reply to %s failed: %s", chat_id, exc)
-                return None
-        return None
-
-    @staticmethod
-    def _markup(reply: render.TelegramReply, photo_id: int | None = None) -> Any:
-        rows = [
-            [
-                InlineKeyboardButton(b.label, callback_data=render.callback_data(b, photo_id))
-                for b in row
-            ]
-            for row in reply.keyboard
-        ]
-        return InlineKeyboardMarkup(rows) if rows else None
-
-    async def _deliver(self, caller: Caller, reply: render.TelegramReply) -> None:
-        """The photo (caption), then the text parts; the keyboard on the last message."""
-        chat, thread = caller.chat_id, int(caller.thread_id) if caller.thread_id else None
-        photo_id = None
-        if reply.photo is not None:
-            sent = await self._call(
-                chat,
-                self.bot.send_photo,
-                photo=InputFile(reply.photo, filename=reply.filename),
-                caption=reply.caption,
-                parse_mode=ParseMode.HTML,
-                message_thread_id=thread,
-                reply_markup=None if reply.texts else self._markup(reply),
-            )
-            if sent is None:
-                return
-            photo_id = sent.message_id
-        for i, text in enumerate(reply.texts):
-            last = i == len(reply.texts) - 1
-            sent = await self._call(
-                chat,
-                self.bot.send_message,
-                text=text,
-                parse_mode=ParseMode.HTML,
-                message_thread_id=thread,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-                reply_markup=self._markup(reply, photo_id) if last else None,
-            )
-            if sent is None:
-                return
-
-    async def _edit(
-        self, message: Message, reply: render.TelegramReply, photo_id: int | None
-    ) -> bool | None:
-        """Edit the pressed message (and its chart) in place: True edited, None nothing
-        changed, False the new reply has another shape (the caller sends it anew)."""
-        chat = str(message.chat.id)
-        if message.photo and reply.photo is not None and not reply.texts:
-            if message.caption == render.visible_text(reply.caption or ""):
-                return None
-            return await self._edit_media(chat, message.message_id, reply, self._markup(reply))
-        if (
-            message.text is None
-            or len(reply.texts) != 1
-            or (reply.photo is None) != (photo_id is None)
-        ):
-            return False
-        if message.text == render.visible_text(reply.texts[0]):
-            return None
-        if reply.photo is not None and photo_id is not None:
-            await self._edit_media(chat, photo_id, reply, None)
-        return await self._ok_or_unchanged(
-            self.bot.edit_message_text(
-                reply.texts[0],
-                chat_id=chat,
-                message_id=message.message_id,
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-                reply_markup=self._markup(reply, photo_id),
-            )
-        )
-
-    async def _edit_media(
-        self, chat: str, message_id: int, reply: render.TelegramReply, markup: Any
-    ) -> bool | None:
-        media = InputMediaPhoto(
-            InputFile(reply.photo, filename=reply.filename, attach=True),
-            caption=reply.caption,
-            parse_mode=ParseMode.HTML,
-        )
-        return await self._ok_or_unchanged(
-            self.bot.edit_message_media(
-                media, chat_id=chat, message_id=message_id, reply_markup=markup
-            )
-        )
-
-    async def _ok_or_unchanged(self, call: Any) -> bool | None:
-        try:
-            await call
-        except BadRequest as exc:
-            if _NOT_MODIFIED in str(exc).lower():
-                return None  # harmless: the message already shows this
-            log.warning("telegram: edit failed: %s", exc)
-            return False
-        except TelegramError as exc:
-            log.warning("telegram: edit failed: %s", exc)
-            return False
-        return True
-
-    async def _toast(self, query: Any, text: str | None = None, alert: bool = False) -> None:
-        """answerCallbackQuery (stops the button's spinner); a text shows as a toast, or as
-        a dialog with `alert` (Telegram allows 200 characters)."""
-        try:
-            await query.answer(text=text[:200] if text else None, show_alert=alert)
-        except TelegramError as exc:  # too old or already answered: nothing to fix
-            log.debug("telegram: answerCallbackQuery failed: %s", exc)

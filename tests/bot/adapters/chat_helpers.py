@@ -63,8 +63,10 @@ def earlier_state(demo_data: MarketData) -> MarketState:
 
 
 @pytest.fixture
-def holder(chat_state: MarketState, default_rules) -> Iterator[Holder]:
-    store = Store()
+def holder(chat_state: MarketState, default_rules, tmp_path) -> Iterator[Holder]:
+    # a file, not `sqlite://`: the in-memory store shares one connection, which concurrent
+    # commands (PTB runs updates concurrently) cannot use at once
+    store = Store(f"sqlite:///{tmp_path / 'bot.db'}")
     yield Holder(chat_state, store, tuple(default_rules))
     store.close()
 
