@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from bot.adapters.chat_common import ContextFactory
 from bot.adapters.console_chat import CONSOLE_CALLER, ChartFolder, answer_line
-from bot.commands_context import Caller, ChatOptions, CommandContext
+from bot.commands_context import ChatOptions, CommandContext
 from bot.middleware import standard_middleware
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def _interactive(stdin: TextIO, stdout: TextIO) -> bool:
 
 
 def run_chat(
-    ctx_factory: Callable[[Caller], CommandContext],
+    ctx_factory: ContextFactory,
     stdin: TextIO,
     stdout: TextIO,
     *,

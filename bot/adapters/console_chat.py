@@ -17,11 +17,11 @@ import re
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
 from bot.adapters.base import Adapter, Address, PartCallback, SendResult
+from bot.adapters.chat_common import ContextFactory
 from bot.adapters.console import ConsoleSender
 from bot.commands import dispatch_text
 from bot.commands_context import Caller, CommandContext
@@ -31,7 +31,6 @@ from bot.reply import Chart
 
 log = logging.getLogger(__name__)
 
-ContextFactory = Callable[[Caller], CommandContext]
 #: who types at the console: the operator, an admin
 CONSOLE_CALLER = Caller("console", "console", "console", "private", is_admin=True)
 CHART_NOT_SAVED = "chart not saved: {error}"

@@ -40,6 +40,14 @@ def test_answers_each_line_with_the_snapshots_numbers(holder, chat_state, tmp_pa
     assert {(c.platform, c.is_admin) for c in holder.callers()} == {("console", True)}
 
 
+def test_every_command_in_one_session(holder, chat_state, tmp_path):
+    for line, pieces in expected(chat_state).items():  # subscribe comes before settings
+        code, out = chat(holder, line + "\n", tmp_path)
+        assert code == 0
+        for piece in pieces:
+            assert piece in out, f"{line}: {piece!r} not in {out[:300]!r}"
+
+
 def test_bad_input_gets_one_line_each_and_the_session_goes_on(holder, tmp_path):
     lines = [*BAD_INPUT, "sector \x1b[31mred\x07", "help"]
     code, out = chat(holder, "\n".join(lines) + "\n", tmp_path)

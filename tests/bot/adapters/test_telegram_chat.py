@@ -326,3 +326,23 @@ async def test_a_rejected_token_fails_the_start(holder):
         with pytest.raises(InvalidToken):
             async with running(fake, holder):
                 pass
+
+
+async def test_message_is_not_modified_is_harmless(telegram_fake, holder, monkeypatch):
+    holder.charts = False
+    async with running(telegram_fake, holder):
+        telegram_fake.push_command(81, 81, "/status")
+        await until_answered(telegram_fake, [81])
+        (sent,) = telegram_fake.delivered(81)
+        (refresh,) = [b for row in keyboard(sent) for b in row]
+        # make the adapter think the text changed: Telegram then says "not modified"
+        monkeypatch.setattr(reply_telegram, "visible_text", lambda html: "something else")
+        message_id = sent.response["result"]["message_id"]
+        telegram_fake.push_callback(81, 81, refresh["callback_data"], message_id=message_id)
+        await telegram_fake.await_until(
+            lambda: telegram_fake.count("answerCallbackQuery", outcome="ok") == 1, 5
+        )
+    (edit,) = telegram_fake.requests("editMessageText")
+    assert "not modified" in edit.response["description"]
+    assert telegram_fake.requests("answerCallbackQuery")[0].params["text"] == "Up to date"
+    assert len(telegram_fake.delivered(81)) == 1  # not sent again
