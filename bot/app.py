@@ -89,6 +89,8 @@ class BotApp:
         )
         self.spec = settings.data.spec()
         self.chat_state = chat_state
+        #: pre-render the common charts after each refresh (set when chat adapters run)
+        self.warm_charts = False
         self.loaded: Loaded | None = None
         self._state: MarketState | None = None
         self._started_senders = False
@@ -143,6 +145,10 @@ class BotApp:
         self.loaded = loaded
         if self.chat_state:
             self._state = await asyncio.to_thread(self._chat_state, loaded)
+            if self.warm_charts:  # render the common charts now, not for the first asker
+                from bot.commands import warm_cache
+
+                await asyncio.to_thread(warm_cache, self.context)
         return loaded
 
     @property

@@ -84,7 +84,7 @@ class OutboxDb:
         """Update claimed rows, in one transaction, each only if its claim is still ours;
         False for a row another worker took over (its lease ran out)."""
         done: list[bool] = []
-        with self.store.engine.begin() as conn:
+        with self.store.connection() as conn:
             for job, values in writes:
                 stmt = (
                     update(DeliveryRow)

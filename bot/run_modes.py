@@ -96,6 +96,7 @@ async def run_daemon(
         jobs.set_runtime(app, clock)
         app.next_run = lambda: scheduler.next_run_time(jobs.EVALUATE)
         chat = await start_chat_adapters(app)
+        app.warm_charts = bool(chat) and settings.chat.charts
         scheduler.start(catch_up=True)
         if scheduler.catch_up_task is not None:
             await scheduler.catch_up_task

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import create_engine, event, func, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -84,6 +85,9 @@ class Store:
         if self.is_sqlite:
             _sqlite_setup(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # an in-memory database is one connection shared by every thread (StaticPool): its
+        # transactions must take turns, or two chat commands at once collide mid-transaction
+        self._memory_lock = threading.RLock() if kwargs.get("poolclass") is StaticPool else None
         self._create_schema()
 
     def _create_schema(self) -> None:
@@ -101,8 +105,16 @@ class Store:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commit on success, roll back on any error."""
-        with self._sessions() as session, session.begin():
+        lock = self._memory_lock or contextlib.nullcontext()
+        with lock, self._sessions() as session, session.begin():
             yield session
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A Core connection in a transaction, for bulk statements (same rules as above)."""
+        lock = self._memory_lock or contextlib.nullcontext()
+        with lock, self.engine.begin() as conn:
+            yield conn
 
     def close(self) -> None:
         self.engine.dispose()

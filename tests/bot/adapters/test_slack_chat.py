@@ -46,9 +46,6 @@ from tests.fakes.slack_api import (
 
 pytestmark = [
     pytest.mark.anyio,
-    # aiohttp 3.14's multipart reader (in the fake, parsing chart uploads) now and then calls
-    # its own deprecated `unread_data()`; with filterwarnings=error that was a 500
-    pytest.mark.filterwarnings("ignore:unread_data.. is deprecated:DeprecationWarning"),
 ]
 chat_state = chat_helpers.chat_state
 earlier_state = chat_helpers.earlier_state

@@ -34,10 +34,6 @@ from tests.fakes.telegram_api import TEST_TOKEN, FakeTelegram, visible_text
 
 pytestmark = [
     pytest.mark.anyio,
-    # aiohttp 3.14's own multipart reader (in the fake, parsing our photo uploads) calls its
-    # deprecated `unread_data()` when a chunk boundary falls just so: not our code, and with
-    # filterwarnings=error it turned an upload into a 500 now and then
-    pytest.mark.filterwarnings("ignore:unread_data.. is deprecated:DeprecationWarning"),
 ]
 # the shared fixtures: the demo market state (and one a session earlier), a context factory
 chat_state = chat_helpers.chat_state
