@@ -199,8 +199,31 @@ class BotApp:
         from bot.render.console import format_snapshot
 
         lines = tuple(format_snapshot(state.snapshot).splitlines())
-        msg = TextMessage(MessageKind.DIGEST, "Weekly rotation digest", lines, state.data.simulated)
+        chart = (
+            await asyncio.to_thread(self._digest_chart, state)
+            if self.settings.chat.charts
+            else None
+        )
+        msg = TextMessage(
+            MessageKind.DIGEST, "Weekly rotation digest", lines, state.data.simulated, chart
+        )
         return await asyncio.to_thread(self._enqueue, f"digest:{now:%Y-%m-%d}", msg, "subscribers")
+
+    @staticmethod
+    def _digest_chart(state: MarketState) -> bytes:
+        """The snapshot chart (breadth and RSP/SPY) over the last year."""
+        from bot.render.charts import ChartMeta, snapshot_chart
+
+        h, closes = state.history, state.data.closes
+        window = slice(-252, None)
+        meta = ChartMeta(state.data.source, state.snapshot.as_of, state.data.simulated)
+        return snapshot_chart(
+            h.series("breadth_200d").iloc[window],
+            h.series("breadth_50d").iloc[window],
+            closes["RSP"].iloc[window],
+            closes["SPY"].iloc[window],
+            meta,
+        )
 
     async def heartbeat(self, now: datetime) -> int:
         as_of = self._state.as_of.date() if self._state else "no data yet"

@@ -7,6 +7,7 @@ stored as JSON in the outbox row so delivery never re-reads the alert log.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -71,17 +72,33 @@ class AlertGroup:
 
 @dataclass(frozen=True)
 class TextMessage:
-    """A plain notice (startup, heartbeat): a title and lines, rendered per platform."""
+    """A plain notice (startup, heartbeat, digest): a title and lines, rendered per platform,
+    and optionally a chart (PNG) sent after the text (the weekly digest's)."""
 
     kind: MessageKind
     title: str
     lines: tuple[str, ...] = field(default_factory=tuple)
     simulated: bool = False
+    chart_png: bytes | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "kind": self.kind.value,
             "title": self.title,
             "lines": list(self.lines),
             "simulated": self.simulated,
         }
+        if self.chart_png is not None:  # the outbox row is JSON: the PNG travels as base64
+            out["chart_png"] = base64.b64encode(self.chart_png).decode("ascii")
+        return out
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> TextMessage:
+        chart = d.get("chart_png")
+        return cls(
+            kind=MessageKind(d["kind"]),
+            title=d["title"],
+            lines=tuple(d.get("lines", ())),
+            simulated=bool(d.get("simulated", False)),
+            chart_png=base64.b64decode(chart) if chart else None,
+        )

@@ -115,12 +115,7 @@ def message_from_payload(payload: Mapping[str, Any]) -> AlertGroup | TextMessage
     """The neutral message an outbox row holds (the inverse of `to_json`)."""
     if "items" in payload:
         return AlertGroup.from_json(dict(payload))
-    return TextMessage(
-        kind=MessageKind(payload["kind"]),
-        title=payload["title"],
-        lines=tuple(payload.get("lines", ())),
-        simulated=bool(payload.get("simulated", False)),
-    )
+    return TextMessage.from_json(dict(payload))
 
 
 # --- matching ----------------------------------------------------------------------------

@@ -49,6 +49,18 @@ class DestinationSettings(_Strict):
     rules: Literal["all"] | tuple[str, ...] = "all"
     #: level per message kind; unset kinds keep the defaults of bot.kinds
     kinds: dict[MessageKind, Level] = Field(default_factory=dict)
+
+    @field_validator("kinds", mode="before")
+    @classmethod
+    def _yaml_on_off(cls, v: Any) -> Any:
+        """YAML 1.1 reads an unquoted `on` / `off` as true / false: take them as meant."""
+        if isinstance(v, dict):
+            return {
+                k: {True: "on", False: "off"}.get(x, x) if isinstance(x, bool) else x
+                for k, x in v.items()
+            }
+        return v
+
     #: nothing is queued for this destination until then (UTC unless a zone is given)
     muted_until: datetime | None = None
 

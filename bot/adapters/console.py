@@ -7,7 +7,9 @@ the local prompt (issue 5) lives in a sibling module.
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from typing import TextIO
 
 from bot.adapters.base import Adapter, Address, PartCallback, SendResult
@@ -44,6 +46,12 @@ class ConsoleSender(Adapter):
             body = render.render_text_message(message)
         stream = self._stream or sys.stdout  # looked up late: tests and the CLI swap stdout
         if skip_parts == 0:
+            chart = message.chart_png if isinstance(message, TextMessage) else None
+            if chart is not None:  # never binary on a terminal: a file, and its path
+                fd, path = tempfile.mkstemp(prefix="rotation-bot-", suffix=".png")
+                with os.fdopen(fd, "wb") as f:
+                    f.write(chart)
+                body += f"\nChart: {path}"
             stream.write(body + "\n\n")
             stream.flush()
         if on_part is not None:

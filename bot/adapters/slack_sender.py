@@ -132,21 +132,27 @@ class SlackSender(Adapter):
             parts = render.render_alerts(message)
         else:
             parts = render.render_text_message(message)
+        chart = message.chart_png if isinstance(message, TextMessage) else None
+        total = len(parts) + (chart is not None)
         await self.start()
-        for index in range(skip_parts, len(parts)):
-            part = parts[index]
+        for index in range(skip_parts, total):
             try:
                 async with self._limiter.slot(address.chat_id):
-                    await self._client.chat_postMessage(
-                        channel=address.chat_id,
-                        text=part.text,
-                        blocks=part.blocks,
-                        unfurl_links=False,
-                        unfurl_media=False,
-                    )
+                    if index < len(parts):
+                        await self._client.chat_postMessage(
+                            channel=address.chat_id,
+                            text=parts[index].text,
+                            blocks=parts[index].blocks,
+                            unfurl_links=False,
+                            unfurl_media=False,
+                        )
+                    else:  # the chart, uploaded into the channel
+                        await self._client.files_upload_v2(
+                            channel=address.chat_id, content=chart, filename="chart.png"
+                        )
             # the network errors aiohttp and slack-sdk raise; nothing broader
             except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
                 raise delivery_error(exc) from exc
             if on_part is not None:
-                await on_part(index + 1, len(parts))
-        return SendResult(parts=len(parts))
+                await on_part(index + 1, total)
+        return SendResult(parts=total)

@@ -139,18 +139,23 @@ class TelegramSender(Adapter):
             parts = render.render_alerts(message)
         else:
             parts = render.render_text_message(message)
+        chart = message.chart_png if isinstance(message, TextMessage) else None
+        total = len(parts) + (chart is not None)
         chat_id = address.chat_id
-        for index in range(skip_parts, len(parts)):
+        for index in range(skip_parts, total):
+            part: str | bytes = parts[index] if index < len(parts) else chart  # type: ignore[assignment]
             try:
-                chat_id = await self._send_part(chat_id, address.thread_id, parts[index], silent)
+                chat_id = await self._send_part(chat_id, address.thread_id, part, silent)
             except TelegramError as exc:
                 raise delivery_error(exc) from exc
             if on_part is not None:
-                await on_part(index + 1, len(parts))
+                await on_part(index + 1, total)
         migrated = chat_id if chat_id != address.chat_id else None
-        return SendResult(parts=len(parts), migrated_to=migrated)
+        return SendResult(parts=total, migrated_to=migrated)
 
-    async def _send_part(self, chat_id: str, thread_id: str, text: str, silent: bool) -> str:
+    async def _send_part(
+        self, chat_id: str, thread_id: str, text: str | bytes, silent: bool
+    ) -> str:
         """Send one part; follows a group's move to a supergroup. Returns the chat id used."""
         try:
             async with self._limiter.slot(chat_id):
@@ -163,7 +168,15 @@ class TelegramSender(Adapter):
             return new_id
         return chat_id
 
-    async def _post(self, chat_id: str, thread_id: str, text: str, silent: bool) -> None:
+    async def _post(self, chat_id: str, thread_id: str, text: str | bytes, silent: bool) -> None:
+        if isinstance(text, bytes):  # a chart
+            await self._bot.send_photo(
+                chat_id=chat_id,
+                photo=text,
+                disable_notification=silent,
+                message_thread_id=int(thread_id) if thread_id else None,
+            )
+            return
         await self._bot.send_message(
             chat_id=chat_id,
             text=text,

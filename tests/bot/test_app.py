@@ -142,3 +142,41 @@ def test_startup_message_lists_firing_rules(tmp_path) -> None:
         )
         row = s.scalars(select(DeliveryRow).where(DeliveryRow.kind == "startup")).one()
     assert firing and all(rule in " ".join(row.payload["lines"]) for rule in firing)
+
+
+def test_weekly_digest_sends_text_and_chart(tmp_path, telegram_env, slack_env) -> None:
+    settings = _settings(tmp_path)
+    path = Path(settings.config_path)
+    text = (
+        path.read_text(encoding="utf-8")
+        .replace(
+            '{platform: telegram, chat_id: "-1001"}',
+            '{platform: telegram, chat_id: "-1001", kinds: {digest: on}}',
+        )
+        .replace(
+            '{platform: slack, channel: "C0001"}',
+            '{platform: slack, channel: "C0001", kinds: {digest: on}}',
+        )
+    )
+    path.write_text(text + "\n", encoding="utf-8")
+    settings = load_settings(path)
+
+    async def scenario() -> int:
+        app = BotApp(settings, as_of=pd.Timestamp("2026-10-30"))
+        await app.open()
+        try:
+            await app.refresh(utcnow())
+            queued = await app.digest(utcnow())
+            await app.deliver(utcnow())
+            return queued
+        finally:
+            await app.close()
+
+    assert asyncio.run(scenario()) == 2
+    tg = telegram_env.requests(chat_id="-1001")
+    assert [r.method for r in tg if r.delivered] == ["sendMessage", "sendPhoto"]
+    assert "Weekly rotation digest" in tg[0].text and "breadth_200d" in tg[0].text
+    photo = next(r for r in tg if r.method == "sendPhoto")
+    assert photo.files and next(iter(photo.files.values())).to_json()["size"] > 10_000
+    sl = [r.method for r in slack_env.requests() if r.outcome == "ok"]
+    assert "chat.postMessage" in sl and "files.completeUploadExternal" in sl

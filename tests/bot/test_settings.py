@@ -114,3 +114,20 @@ def test_unknown_signal_and_duplicate_id(tmp_path) -> None:
     bad = [{"id": "c", "all": [{"signal": "nope", "op": "above", "threshold": 0}]}]
     with pytest.raises(ConfigError, match="all.0.signal"):
         build_rules(bad)
+
+
+def test_unquoted_yaml_on_and_off_are_levels(tmp_path) -> None:
+    """YAML 1.1 turns `on`/`off` into booleans; a kind level written that way still works."""
+    path = _write(
+        tmp_path,
+        """\
+        destinations:
+          - {platform: telegram, chat_id: "-1001", kinds: {digest: on, resolved: off, alert: silent}}
+        """,
+    )
+    (dest,) = load_settings(path).destinations
+    assert {k.value: v.value for k, v in dest.kinds.items()} == {
+        "digest": "on",
+        "resolved": "off",
+        "alert": "silent",
+    }
