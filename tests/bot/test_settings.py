@@ -122,7 +122,9 @@ def test_unquoted_yaml_on_and_off_are_levels(tmp_path) -> None:
         tmp_path,
         """\
         destinations:
-          - {platform: telegram, chat_id: "-1001", kinds: {digest: on, resolved: off, alert: silent}}
+          - platform: telegram
+            chat_id: "-1001"
+            kinds: {digest: on, resolved: off, alert: silent}
         """,
     )
     (dest,) = load_settings(path).destinations
