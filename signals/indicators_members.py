@@ -16,7 +16,7 @@ import pandas as pd
 
 from signals.indicators_breadth import count_true
 from signals.market import SECTOR_ETFS
-from signals.universe import Universe
+from signals.universe import Universe, interval_mask
 
 
 @dataclass(frozen=True)
@@ -94,28 +94,3 @@ def _member_count(
     np.add.at(diff, start[keep], 1)
     np.add.at(diff, end[keep], -1)
     return np.cumsum(diff)[:-1]
-
-
-def interval_mask(
-    membership: pd.DataFrame, sessions: pd.DatetimeIndex, tickers: pd.Index, order: str = "F"
-) -> np.ndarray:
-    """Booleans sessions x tickers: start_date <= t < end_date (NaT end = still a member).
-
-    The same rule as `Universe.member_mask`, by a difference array (+1 at each interval's
-    first session, -1 after its last) and one cumulative sum instead of a loop over
-    intervals; overlapping intervals of one ticker stay True.
-    """
-    col = tickers.get_indexer(membership["ticker"])
-    days = sessions.to_numpy(dtype="datetime64[ns]")
-    start_dates = membership["start_date"].to_numpy(dtype="datetime64[ns]")
-    start = np.searchsorted(days, start_dates, "left")
-    end_dates = membership["end_date"].to_numpy(dtype="datetime64[ns]")
-    end = np.where(np.isnat(end_dates), len(days), np.searchsorted(days, end_dates, "left"))
-    keep = (start < end) & (col >= 0)
-    diff = np.zeros((len(days) + 1, len(tickers)), dtype=np.int32, order="F")
-    np.add.at(diff, (start[keep], col[keep]), 1)
-    np.add.at(diff, (end[keep], col[keep]), -1)
-    np.cumsum(diff, axis=0, out=diff)
-    out = np.empty((len(days), len(tickers)), dtype=bool, order=order)
-    np.greater(diff[:-1], 0, out=out)
-    return out

@@ -77,18 +77,35 @@ class Universe:
                 index=sessions,
                 columns=tickers,
             )
-        mask = np.zeros((len(sessions), len(tickers)), dtype=bool)
-        col = {t: i for i, t in enumerate(tickers)}
-        m = self.membership[self.membership["ticker"].isin(col)]
-        s_values = sessions.values
-        starts = np.searchsorted(s_values, m["start_date"].values, side="left")
-        ends_dates = m["end_date"].fillna(pd.Timestamp.max.normalize()).values
-        ends = np.searchsorted(s_values, ends_dates, side="left")
-        # one interval per row; a handful of thousand rows at most, so this loop is over
-        # intervals (not tickers x sessions) and stays cheap
-        for j, a, b in zip(m["ticker"].map(col).to_numpy(), starts, ends, strict=True):
-            mask[a:b, j] = True
+        mask = interval_mask(
+            self.membership, pd.DatetimeIndex(sessions), pd.Index(tickers, dtype=object), "C"
+        )
         return pd.DataFrame(mask, index=sessions, columns=tickers)
+
+
+def interval_mask(
+    membership: pd.DataFrame, sessions: pd.DatetimeIndex, tickers: pd.Index, order: str = "F"
+) -> np.ndarray:
+    """Booleans sessions x tickers: start_date <= t < end_date (NaT end = still a member).
+
+    By a difference array (+1 at each interval's first session, -1 after its last) and one
+    cumulative sum instead of a loop over intervals; overlapping intervals of one ticker
+    stay True.
+    """
+    col = tickers.get_indexer(membership["ticker"])
+    days = sessions.to_numpy(dtype="datetime64[ns]")
+    start_dates = membership["start_date"].to_numpy(dtype="datetime64[ns]")
+    start = np.searchsorted(days, start_dates, "left")
+    end_dates = membership["end_date"].to_numpy(dtype="datetime64[ns]")
+    end = np.where(np.isnat(end_dates), len(days), np.searchsorted(days, end_dates, "left"))
+    keep = (start < end) & (col >= 0)
+    diff = np.zeros((len(days) + 1, len(tickers)), dtype=np.int32, order="F")
+    np.add.at(diff, (start[keep], col[keep]), 1)
+    np.add.at(diff, (end[keep], col[keep]), -1)
+    np.cumsum(diff, axis=0, out=diff)
+    out = np.empty((len(days), len(tickers)), dtype=bool, order=order)
+    np.greater(diff[:-1], 0, out=out)
+    return out
 
 
 def _read_csv(path: Path | str, what: str) -> pd.DataFrame:

@@ -611,8 +611,8 @@ def test_sequential_and_threaded_paths_agree(monkeypatch: pytest.MonkeyPatch) ->
     assert threaded.series("mega7_contribution.index_ytd").notna().sum() > 200
 
 
-def test_interval_mask_matches_universe_member_mask() -> None:
-    from signals.indicators_members import interval_mask
+def test_interval_mask_matches_a_plain_loop() -> None:
+    from signals.universe import interval_mask
 
     data = random_market()
     days = pd.DatetimeIndex(data.closes.index)
@@ -628,9 +628,14 @@ def test_interval_mask_matches_universe_member_mask() -> None:
             ),
         ]
     )
-    universe = Universe(table=data.universe.table, membership=membership)
     tickers = pd.Index([*data.closes.columns, "GHOST", "NOBODY"])
-    expected = universe.member_mask(days, list(tickers)).to_numpy()
+    expected = np.zeros((len(days), len(tickers)), dtype=bool)
+    for ticker, start, end in membership.itertuples(index=False):  # DESIGN §1, literally
+        if ticker in tickers:
+            alive = (days >= start) & ((days < end) if pd.notna(end) else True)
+            expected[:, tickers.get_loc(ticker)] |= np.asarray(alive)
+    universe = Universe(table=data.universe.table, membership=membership)
+    np.testing.assert_array_equal(universe.member_mask(days, list(tickers)).to_numpy(), expected)
     for order in ("C", "F"):
         np.testing.assert_array_equal(interval_mask(membership, days, tickers, order), expected)
 
