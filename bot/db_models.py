@@ -66,13 +66,14 @@ class RuleStateRow(Base):
 
 
 class EngineState(Base):
-    """Engine-wide progress: the last session evaluated and the guarded-session streak."""
+    """Engine-wide progress: the last session evaluated (guarded streaks are derived from
+    the sessions after it, so they are not stored)."""
 
     __tablename__ = "engine_state"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_session: Mapped[date] = mapped_column(Date)
-    guarded_streak: Mapped[int] = mapped_column(Integer, default=0)
-    #: bumped on every write: two racing evaluations cannot both commit (optimistic lock)
+    #: bumped by every evaluation that ran (racing evaluations are serialised by the row
+    #: lock / SQLite's BEGIN IMMEDIATE, and the alert key is unique in any case)
     version: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -25,15 +25,16 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from bot import outbox
 from bot.db_models import AlertRow, EngineState, RuleStateRow, Run
+from bot.guard import SessionCheck, session_checks
 from bot.kinds import MessageKind
 from bot.messages import AlertGroup, AlertItem, TextMessage
 from bot.settings import AlertSettings, GuardSettings
 from bot.store import Store, utcnow
 from signals import calendar
-from signals.freshness import freshness_table
 from signals.indicators import SignalHistory
 from signals.market import MarketData
 from signals.rules import BLANK, RuleSpec, RuleState, event_message, step
@@ -41,17 +42,6 @@ from signals.rules import BLANK, RuleSpec, RuleState, event_message, step
 log = logging.getLogger(__name__)
 
 DATA_HEALTH_RULE = "data_health"
-
-
-@dataclass(frozen=True)
-class SessionCheck:
-    """The guard's verdict on one session."""
-
-    session: date
-    stale_sessions: int
-    coverage: float | None
-    last_session: date | None
-    reason: str | None  # None = fresh enough to evaluate
 
 
 @dataclass(frozen=True)
@@ -112,22 +102,7 @@ class Engine:
     # --- the guard ------------------------------------------------------------------------
 
     def checks(self, data: MarketData, sessions: pd.DatetimeIndex) -> list[SessionCheck]:
-        table = freshness_table(data, sessions)
-        out = []
-        for ts, row in table.iterrows():
-            cov = None if pd.isna(row["coverage"]) else float(row["coverage"])
-            stale = int(row["stale_sessions"])
-            last = None if pd.isna(row["last_session"]) else row["last_session"].date()
-            reason = None
-            if stale > self.guard.max_stale_sessions:
-                reason = f"data is {stale} session(s) old (last session with data: {last})"
-            elif cov is None or cov < self.guard.min_coverage:
-                shown = "none" if cov is None else f"{cov:.0%}"
-                reason = (
-                    f"only {shown} of members have a close (minimum {self.guard.min_coverage:.0%})"
-                )
-            out.append(SessionCheck(ts.date(), stale, cov, last, reason))
-        return out
+        return session_checks(data, sessions, self.guard)
 
     # --- evaluation -----------------------------------------------------------------------
 
@@ -139,7 +114,21 @@ class Engine:
         now: datetime | None = None,
     ) -> EvaluationResult:
         """Evaluate every session after the stored one up to `as_of` (default: the last
-        session of the data), in one transaction."""
+        session of the data), in one transaction. A first start racing another process's
+        first start loses on the primary key and then simply finds the state it wrote."""
+        try:
+            return self._evaluate(history, data, as_of, now)
+        except IntegrityError:
+            log.info("another evaluation committed first; evaluating again from its state")
+            return self._evaluate(history, data, as_of, now)
+
+    def _evaluate(
+        self,
+        history: SignalHistory,
+        data: MarketData,
+        as_of: pd.Timestamp | date | None,
+        now: datetime | None,
+    ) -> EvaluationResult:
         now = now or utcnow()
         as_of_ts = calendar.session_on_or_before(
             pd.Timestamp(as_of) if as_of is not None else data.closes.index[-1]
@@ -185,7 +174,7 @@ class Engine:
         for rule in self.rules:
             state, _ = step(rule, BLANK, as_of.date(), inputs.value(rule, as_of), ordinal)
             self._save_state(s, rule.id, state, as_of.date())
-        s.add(EngineState(id=1, last_session=as_of.date(), guarded_streak=0, version=1))
+        s.add(EngineState(id=1, last_session=as_of.date(), version=1))
         return EvaluationResult(
             run.id,
             as_of.date(),
