@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from signals.snapshot import MarketSnapshot
-
 from bot.texts import SIMULATED, format_value, signal_label, signal_unit
+from signals.snapshot import MarketSnapshot
 
 
 def _change(value: float | None, unit: str) -> str:
