@@ -15,8 +15,14 @@ from bot.adapters.base import Adapter
 
 if TYPE_CHECKING:
     from bot.app import BotApp
+    from bot.ratelimit import SendLimiter
 
 log = logging.getLogger(__name__)
+
+
+def _alert_limiter(app: BotApp, platform: str) -> SendLimiter | None:
+    """The alert sender's limiter, so one set of caps covers replies and alerts."""
+    return getattr(app.senders.get(platform), "limiter", None)
 
 
 def build_chat_adapters(app: BotApp, stdin: TextIO | None = None) -> list[Adapter]:
@@ -33,6 +39,7 @@ def build_chat_adapters(app: BotApp, stdin: TextIO | None = None) -> list[Adapte
                 settings.delivery,
                 admins=settings.admins.telegram,
                 base_url=secrets.telegram_base_url,
+                limiter=_alert_limiter(app, "telegram"),
             )
         )
     app_token, signing = secrets.slack_app_token, secrets.slack_signing_secret

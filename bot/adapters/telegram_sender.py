@@ -90,6 +90,12 @@ class TelegramSender(Adapter):
         self._owns_bot = owns_bot
         self._requests: list[HTTPXRequest] = []
 
+    @property
+    def limiter(self) -> SendLimiter:
+        """The caps this sender keeps; a chat adapter shares it so replies and alerts
+        together stay under Telegram's per-chat and overall limits."""
+        return self._limiter
+
     @classmethod
     def create(
         cls, token: str, settings: DeliverySettings, base_url: str | None = None
