@@ -14,7 +14,9 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot.adapters.base import Adapter, Address, PartCallback, SendResult
 from bot.commands_context import Caller, CommandContext
+from bot.messages import AlertGroup, TextMessage
 
 log = logging.getLogger(__name__)
 
@@ -75,3 +77,23 @@ class Connector:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+
+class ChatAdapter(Adapter):
+    """A chat platform that also delivers alerts: `send` goes through the platform's sender
+    (`self._sender`), on the same client and limiter the replies use."""
+
+    _sender: Adapter
+
+    async def send(
+        self,
+        address: Address,
+        message: AlertGroup | TextMessage,
+        *,
+        silent: bool = False,
+        skip_parts: int = 0,
+        on_part: PartCallback | None = None,
+    ) -> SendResult:
+        return await self._sender.send(
+            address, message, silent=silent, skip_parts=skip_parts, on_part=on_part
+        )

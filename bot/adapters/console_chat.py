@@ -20,12 +20,10 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from bot.adapters.base import Adapter, Address, PartCallback, SendResult
-from bot.adapters.chat_common import ContextFactory
+from bot.adapters.chat_common import ChatAdapter, ContextFactory
 from bot.adapters.console import ConsoleSender
 from bot.commands import dispatch_text
 from bot.commands_context import Caller, CommandContext
-from bot.messages import AlertGroup, TextMessage
 from bot.render.reply_text import error_line, render_reply
 from bot.reply import Chart
 
@@ -78,7 +76,7 @@ def answer_line(line: str, ctx: CommandContext, charts: ChartFolder) -> str | No
     return render_reply(reply, str(path) if path else None)
 
 
-class ConsoleChat(Adapter):
+class ConsoleChat(ChatAdapter):
     """The local prompt inside the daemon: lines from `stdin` answered on `stdout`.
 
     stdin is read by a daemon thread (a blocking readline cannot be cancelled, and a
@@ -135,16 +133,3 @@ class ConsoleChat(Adapter):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-
-    async def send(
-        self,
-        address: Address,
-        message: AlertGroup | TextMessage,
-        *,
-        silent: bool = False,
-        skip_parts: int = 0,
-        on_part: PartCallback | None = None,
-    ) -> SendResult:
-        return await self._sender.send(
-            address, message, silent=silent, skip_parts=skip_parts, on_part=on_part
-        )

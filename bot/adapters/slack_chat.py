@@ -33,14 +33,12 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.base import Adapter, Address, PartCallback, SendResult
-from bot.adapters.chat_common import ContextFactory
+from bot.adapters.chat_common import ChatAdapter, ContextFactory
 from bot.adapters.slack_replies import SlackReplies, Target
 from bot.adapters.slack_sender import SlackSender
 from bot.commands import dispatch_text
 from bot.commands_context import Caller
 from bot.errors import ConfigError
-from bot.messages import AlertGroup, TextMessage
 from bot.ratelimit import Rate, SendLimiter
 from bot.redact import register_secret
 from bot.render import reply_slack as render
@@ -54,7 +52,7 @@ SLASH_COMMAND = "/rotation"
 _ACTIONS = re.compile("^" + re.escape(render.ACTION_PREFIX))
 
 
-class SlackChat(Adapter):
+class SlackChat(ChatAdapter):
     """Slack commands and replies; see the module docstring. `context_for` makes the command
     context for one caller (the app passes `app.context.for_caller`). Exactly one of
     `app_token` (Socket Mode) and `http_port` (HTTP mode) is used; the app token wins."""
@@ -177,20 +175,6 @@ class SlackChat(Adapter):
             await self._runner.cleanup()
             self._runner = None
         await self._sender.stop()
-
-    async def send(
-        self,
-        address: Address,
-        message: AlertGroup | TextMessage,
-        *,
-        silent: bool = False,
-        skip_parts: int = 0,
-        on_part: PartCallback | None = None,
-    ) -> SendResult:
-        """Alerts through `SlackSender` on this adapter's client (same session and limiter)."""
-        return await self._sender.send(
-            address, message, silent=silent, skip_parts=skip_parts, on_part=on_part
-        )
 
     # --- receiving ------------------------------------------------------------------------
 

@@ -38,13 +38,11 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot import texts as T
-from bot.adapters.base import Adapter, Address, PartCallback, SendResult
-from bot.adapters.chat_common import Connector, ContextFactory
+from bot.adapters.chat_common import ChatAdapter, Connector, ContextFactory
 from bot.adapters.telegram_replies import TelegramReplies
 from bot.adapters.telegram_sender import TelegramSender, telegram_limiter
 from bot.commands import COMMANDS, dispatch_text, menu
 from bot.commands_context import Caller, ChatType
-from bot.messages import AlertGroup, TextMessage
 from bot.ratelimit import SendLimiter
 from bot.redact import register_secret
 from bot.render import reply_telegram as render
@@ -68,7 +66,7 @@ def file_url(base_url: str) -> str:
     return base_url[: -len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
 
 
-class TelegramChat(Adapter):
+class TelegramChat(ChatAdapter):
     """Telegram commands and replies; see the module docstring. `context_for` makes the
     command context for one caller (the app passes `app.context.for_caller`)."""
 
@@ -200,20 +198,6 @@ class TelegramChat(Adapter):
             raise
         except TelegramError as exc:  # a menu is a convenience: commands work without it
             log.warning("telegram: setMyCommands failed: %s", exc)
-
-    async def send(
-        self,
-        address: Address,
-        message: AlertGroup | TextMessage,
-        *,
-        silent: bool = False,
-        skip_parts: int = 0,
-        on_part: PartCallback | None = None,
-    ) -> SendResult:
-        """Alerts through `TelegramSender` on this adapter's bot (same pool, same limiter)."""
-        return await self._sender.send(
-            address, message, silent=silent, skip_parts=skip_parts, on_part=on_part
-        )
 
     # --- receiving ------------------------------------------------------------------------
 
