@@ -18,6 +18,7 @@ import pandas as pd
 
 from signals import calendar
 from signals.errors import DataSourceError
+from signals.freshness import freshness_table
 from signals.indicators import SignalHistory
 from signals.indicators_json import iso_day, json_safe
 from signals.market import MarketData
@@ -25,7 +26,6 @@ from signals.market import MarketData
 #: Sessions back for the weekly and the monthly change (DESIGN §1).
 WEEK, MONTH = 5, 21
 #: Sessions before the as-of session whose closes define who should have reported.
-COVERAGE_LOOKBACK = 5
 
 
 @dataclass(frozen=True)
@@ -94,62 +94,16 @@ def _as_of_session(data: MarketData, as_of: Any) -> pd.Timestamp:
     return calendar.session_on_or_before(pd.Timestamp(as_of))
 
 
-def _ever_members(data: MarketData) -> list[str]:
-    """Panel columns that are members on some session."""
-    columns = set(data.closes.columns)
-    return [t for t in data.universe.all_tickers() if t in columns]
-
-
-def _last_with_data(closes: pd.DataFrame, members: list[str]) -> pd.Timestamp | None:
-    """The last row with any member close, scanning back from the end in growing blocks
-    (the answer is almost always among the last few rows)."""
-    end, step = len(closes), 8
-    while end > 0:
-        start = max(0, end - step)
-        block = closes.iloc[start:end][members].notna().to_numpy().any(axis=1)
-        hit = np.flatnonzero(block)
-        if len(hit):
-            return pd.Timestamp(closes.index[start + hit[-1]])
-        end, step = start, step * 4
-    return None
-
-
-def _member_columns(data: MarketData, session: pd.Timestamp) -> list[str]:
-    """Panel columns that are members on `session` (point-in-time when a file is given)."""
-    listed = _ever_members(data)
-    if data.universe.membership is None or not listed:
-        return listed
-    on_day = data.universe.member_mask(pd.DatetimeIndex([session]), listed)
-    return list(on_day.columns[on_day.iloc[0].to_numpy(dtype=bool)])
-
-
 def freshness(data: MarketData, as_of: Any = None) -> Freshness:
-    """How far the data lags the as-of session and how complete its last session is."""
+    """How far the data lags the as-of session and how complete its last session is (the
+    same computation the engine's guard uses, `signals.freshness.freshness_table`)."""
     session = _as_of_session(data, as_of)
-    closes = data.closes.loc[:session]
-    last = _last_with_data(closes, _ever_members(data))
-    if last is not None:
-        stale = calendar.sessions_between(last, session)
-    elif len(closes.index):
-        stale = len(calendar.sessions(closes.index[0], session))
-    else:
-        stale = 0
-
-    before = calendar.sessions(session - pd.Timedelta(days=30), session)[:-1]
-    before = before[-COVERAGE_LOOKBACK:]
-    on_day = _member_columns(data, session)
-    rows = data.closes.reindex(index=before.append(pd.DatetimeIndex([session])), columns=on_day)
-    present = rows.notna().to_numpy()
-    expected = present[:-1].any(axis=0)
-    reported = present[-1] & expected
-    if expected.any():
-        coverage = float(reported.sum() / expected.sum())
-    else:
-        coverage = 1.0 if present[-1].any() else 0.0
+    row = freshness_table(data, pd.DatetimeIndex([session])).iloc[0]
+    last = row["last_session"]
     return Freshness(
-        last_session=None if last is None else last.date(),
-        stale_sessions=int(stale),
-        coverage=coverage,
+        last_session=None if pd.isna(last) else last.date(),
+        stale_sessions=int(row["stale_sessions"]),
+        coverage=float(row["coverage"]),
     )
 
 
