@@ -1,10 +1,12 @@
-"""Data freshness and member coverage (DESIGN §4), for any number of sessions at once.
+"""Data freshness and member coverage, for any number of sessions at once.
 
 stale_sessions(t) = NYSE sessions between t and the last session with data (any member's
-close) on or before t; coverage(t) = members on t with a close on t / members on t with a
-close in any of the 5 sessions before t. The engine's guard reads both for every session it
-evaluates and the snapshot for its as-of session, so one vectorised pass serves both and they
-can never disagree.
+close) on or before t. coverage(t) = members expected on t with a close on t / members
+expected on t, where the expected members are the universe list, or, with a point-in-time
+membership file, the members that file lists on t. A member with no prices at all counts as
+missing: a price file cut short by ticker must read as incomplete, not as complete. The
+engine's guard reads both for every session it evaluates and the snapshot for its as-of
+session, so one vectorised pass serves both and they can never disagree.
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ import pandas as pd
 
 from signals import calendar
 from signals.market import MarketData
-
-COVERAGE_LOOKBACK = 5
 
 
 def ever_members(data: MarketData) -> list[str]:
@@ -40,38 +40,39 @@ def last_with_data(closes: pd.DataFrame, members: list[str]) -> pd.Timestamp | N
 
 def freshness_table(data: MarketData, sessions: pd.DatetimeIndex) -> pd.DataFrame:
     """Per session in `sessions` (which may run past the data's end): ``last_session``
-    (datetime64, NaT when none), ``stale_sessions`` (int) and ``coverage`` (float in [0, 1];
-    with no member close in the 5 sessions before, 1.0 when the session has one, else 0.0)."""
+    (datetime64, NaT when none), ``stale_sessions`` (int), ``coverage`` (float in [0, 1];
+    0.0 when no member is expected on the session), ``members_expected`` and
+    ``members_reported`` (int: the members on the session, and those of them with a close)."""
     sessions = pd.DatetimeIndex(sessions).as_unit("ns")
     if len(sessions) == 0:
         return pd.DataFrame(
-            {"last_session": [], "stale_sessions": [], "coverage": []}, index=sessions
+            {
+                "last_session": pd.DatetimeIndex([]),
+                "stale_sessions": pd.Series([], dtype=int),
+                "coverage": pd.Series([], dtype=float),
+                "members_expected": pd.Series([], dtype=int),
+                "members_reported": pd.Series([], dtype=int),
+            },
+            index=sessions,
         )
     closes = data.closes
     members = ever_members(data)
-    # only the sessions asked for, plus the look-back before them and the data's last weeks
+    # every ticker that may be expected, priced or not: a missing column is all NaN
+    expected_tickers = data.universe.all_tickers()
+    # only the sessions asked for, plus the data's last weeks (for the last session with data)
     first = sessions[0] - pd.Timedelta(days=14)
     if len(closes):
         first = min(first, closes.index[-1] - pd.Timedelta(days=14))
     grid = calendar.sessions(first, sessions[-1])
-    present = closes[members].reindex(grid).notna().to_numpy()
-    member_on = data.universe.member_mask(grid, members).to_numpy()
+    present = closes.reindex(index=grid, columns=expected_tickers).notna().to_numpy()
+    member_on = data.universe.member_mask(grid, expected_tickers).to_numpy()
 
     # last session with data on or before each grid position
     pos = np.where(present.any(axis=1), np.arange(len(grid)), -1)
     last_pos = np.maximum.accumulate(pos)
-    # members on t with a close in any of the 5 sessions before t, and those of them on t
-    cs = np.vstack([np.zeros((1, present.shape[1]), dtype=np.int32), np.cumsum(present, axis=0)])
-    idx = np.arange(len(grid))
-    recent = (cs[idx] - cs[np.maximum(idx - COVERAGE_LOOKBACK, 0)]) > 0
-    expected = recent & member_on
-    n_expected = expected.sum(axis=1)
-    n_reported = (present & expected).sum(axis=1)
-    any_today = (present & member_on).any(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        coverage = np.where(
-            n_expected > 0, n_reported / np.maximum(n_expected, 1), any_today.astype(float)
-        )
+    n_expected = member_on.sum(axis=1)
+    n_reported = (present & member_on).sum(axis=1)
+    coverage = np.where(n_expected > 0, n_reported / np.maximum(n_expected, 1), 0.0)
 
     at = np.searchsorted(grid.values, sessions.values)
     lp = last_pos[at]
@@ -90,6 +91,8 @@ def freshness_table(data: MarketData, sessions: pd.DatetimeIndex) -> pd.DataFram
             "last_session": pd.DatetimeIndex(last),
             "stale_sessions": stale.astype(int),
             "coverage": coverage[at],
+            "members_expected": n_expected[at].astype(int),
+            "members_reported": n_reported[at].astype(int),
         },
         index=sessions,
     )

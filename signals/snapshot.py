@@ -3,7 +3,7 @@
 `build_snapshot` reads a `SignalHistory` (computed once per refresh) at the as-of session, so
 `/snapshot`, `evaluate --json` and the rules see the same numbers. `freshness` says whether
 the data can be trusted that day (DESIGN §4): how many NYSE sessions it lags behind the as-of
-session, and what share of the members that were trading just before have a close on it.
+session, and what share of the members expected on it have a close on it.
 """
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ from signals.market import MarketData
 
 #: Sessions back for the weekly and the monthly change (DESIGN §1).
 WEEK, MONTH = 5, 21
-#: Sessions before the as-of session whose closes define who should have reported.
 
 
 @dataclass(frozen=True)
 class Freshness:
     """last_session: last session on or before as-of with any member close (None: none).
     stale_sessions: NYSE sessions after last_session up to the as-of session.
-    coverage: members with a close on the as-of session / members with a close in any of
-        the 5 sessions before it (of those, the ones that also closed on as-of)."""
+    coverage: members with a close on the as-of session / members expected on it (the
+        universe list, or the membership file's members that day); a member with no prices
+        at all counts as missing."""
 
     last_session: date | None
     stale_sessions: int

@@ -73,14 +73,14 @@ def test_as_of_after_the_data_counts_nyse_sessions() -> None:
     assert freshness(data, "2024-03-29").stale_sessions == 0  # maps to Thu 03-28
 
 
-def test_thin_coverage_counts_members_that_were_trading() -> None:
+def test_thin_coverage_counts_every_member_of_the_universe() -> None:
     closes = {f"T{i}": [1.0] * 8 for i in range(10)}
     for i in (7, 8, 9):
         closes[f"T{i}"][-1] = NAN  # three of ten missing today
-    closes["NEW"] = [NAN] * 7 + [5.0]  # listed today: not expected, not counted
-    closes["GONE"] = [1.0, 1.0] + [NAN] * 6  # last close 6 sessions ago: not expected
+    closes["NEW"] = [NAN] * 7 + [5.0]  # listed today: a member with a close
+    closes["GONE"] = [1.0, 1.0] + [NAN] * 6  # still listed, no close for 6 sessions: missing
     f = freshness(make_data(closes))
-    assert f.coverage == pytest.approx(0.7)
+    assert f.coverage == pytest.approx(8 / 12)
     assert f.stale_sessions == 0
 
 
