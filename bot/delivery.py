@@ -1,4 +1,4 @@
-"""The outbox worker: sends what the engine queued, once, within the caps (DESIGN §5, §6).
+"""The outbox worker: sends what the engine queued, once, within the caps.
 
 A worker claims due rows (leases; SKIP LOCKED on PostgreSQL), hands each to its destination's
 queue and sends: concurrently across destinations, one at a time per destination (so a chat
@@ -11,15 +11,21 @@ written before the destination's next send:
   row dead (a dead letter, logged) instead;
 - a permanent refusal (blocked, kicked, channel not found, …) disables the destination once,
   with a log line, and cancels its pending rows;
-- Telegram's ChatMigrated: the sender re-sends to the new chat; the destination moves there.
+- Telegram's ChatMigrated: the sender re-sends to the new chat; the destination moves there
+  (when that chat is already a destination it gets its own copies: this one is disabled).
 After a failure the destination's other queued rows wait with it, keeping their order.
 A crash loses nothing: claimed rows become claimable when their lease ends; at most the sends
-in flight at the crash are repeated.
+in flight at the crash are repeated. A claim is renewed before a send when less of it is left
+than the longest part of a send may take, and again as each part is recorded.
+One drain at a time per worker, whoever asks (the delivery job, an evaluation, the startup
+message): a second drain would reset the first one's held rows and counters under it. A
+call while a drain runs asks it to take another look at the outbox before it ends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import random
@@ -42,6 +48,10 @@ from bot.settings_delivery import DeliverySettings
 from bot.store import Store, utcnow
 
 log = logging.getLogger(__name__)
+
+
+class _ClaimLost(Exception):
+    """The claim of a row being sent ran out and another worker took the row over."""
 
 
 @dataclass
@@ -76,21 +86,46 @@ class DeliveryWorker:
         self._db = OutboxDb(store)
         self._store = store
         self._adapters = dict(adapters)
+        for adapter in self._adapters.values():  # before following a group to a new chat
+            adapter.check_destinations(lambda a: self._db_call(self._db.is_destination, a))
         self._clock = clock
         age = max_age if max_age is not None else self._cfg.max_age
         self._policy = RetryPolicy(self._cfg, age, rng)
+        #: renew a claim before a send when less than this is left of it: the longest one
+        #: part may take, or half the lease when that is longer
+        self._renew_below = max(self._cfg.lease / 2, timedelta(seconds=self._cfg.longest_part))
         self._id = worker_id or f"worker-{uuid.uuid4().hex[:8]}"
         self._missing_warned: set[str] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
+        self._closed = False  # stop() was called: no drain starts any more
+        self._forever = False  # run_forever is draining this worker
+        self._bind_loop_primitives()
         self._fresh_run()
 
-    def _fresh_run(self) -> None:
-        """Per-run asyncio primitives (each `asyncio.run` has its own loop)."""
+    def _bind_loop_primitives(self) -> None:
+        """Locks and events for the running event loop: asyncio's belong to one loop, and a
+        worker may be run by several in turn (each `asyncio.run` has its own)."""
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:  # built outside a loop; bound again by the first run
+            loop = None
+        if loop is not None and loop is self._loop:
+            return
+        self._loop = loop
+        #: one drain at a time: its counters, held rows and room are the drain's own
+        self._drain_lock = asyncio.Lock()
         self._db_lock = asyncio.Lock()
         self._commits = GroupCommit(lambda writes: self._db_call(self._db.fenced, writes))
         self._room = asyncio.Event()
+        woken = self._wake.is_set()  # a notify() before the first run still counts
         self._wake = asyncio.Event()
-        self._stopping = False
+        if woken:
+            self._wake.set()
+
+    def _fresh_run(self) -> None:
+        """The counters of a new drain (only under the drain lock, or before any run)."""
+        self._stopping = self._closed
         self._outstanding = 0  # rows claimed and not finished
         self._running = 0  # destination queues being served
         self._low_water = 1
@@ -100,46 +135,84 @@ class DeliveryWorker:
 
     async def run_once(self, deadline: datetime | None = None) -> DeliveryReport:
         """Send everything due now. With a `deadline`, keep going (sleeping until retries are
-        due) until nothing is pending or the deadline passes; no new row is claimed after it."""
+        due) until nothing is pending or the deadline passes; no new row is claimed after it.
+
+        One drain at a time per worker: while another runs (or `run_forever` does), a call
+        without a deadline only asks it to take another look at the outbox before it ends,
+        and reports the counts; a call with one waits for it to end, then drains."""
+        self._bind_loop_primitives()
         report = DeliveryReport()
-        self._fresh_run()
-        while True:
-            await self._drain(report, deadline=deadline)
-            if deadline is None:
-                break
-            wake = await self._db_call(self._db.next_due)
-            now = self._clock()
-            if wake is None or wake >= deadline or now >= deadline:
-                break
-            # at most a poll interval: a lease may belong to a live worker that finishes early
-            pause = min((wake - now).total_seconds(), self._cfg.poll_interval)
-            await asyncio.sleep(max(pause, 0.01))
+        if self._forever or (deadline is None and self._drain_lock.locked()):
+            self.notify()
+        else:
+            async with self._drain_lock:
+                self._fresh_run()
+                await self._drain_until(report, deadline)
         report.counts = await self._db_call(self._store.queue_counts)
         return report
 
-    async def run_forever(self, stop_event: asyncio.Event) -> DeliveryReport:
-        """Deliver until `stop_event` is set; then finish the sends in flight, put the rows
-        not yet sent back in the outbox, and return."""
-        report = DeliveryReport()
-        self._fresh_run()
-        while not stop_event.is_set():
-            await self._drain(report, stop=stop_event)
+    async def _drain_until(self, report: DeliveryReport, deadline: datetime | None) -> None:
+        """Drain, again while rows were queued meanwhile, and with a `deadline` until it."""
+        while True:
             self._wake.clear()
-            waits = [
-                asyncio.ensure_future(stop_event.wait()),
-                asyncio.ensure_future(self._wake.wait()),
-            ]
-            await asyncio.wait(
-                waits, timeout=self._cfg.poll_interval, return_when="FIRST_COMPLETED"
-            )
-            for w in waits:
-                w.cancel()
+            await self._drain(report, deadline=deadline)
+            if self._stopping or (deadline is not None and self._clock() >= deadline):
+                return
+            if self._wake.is_set():
+                continue  # rows were queued during the drain (its last claim may predate them)
+            if deadline is None:
+                return
+            wake = await self._db_call(self._db.next_due)
+            now = self._clock()
+            if wake is None or wake >= deadline:
+                return
+            # at most a poll interval: a lease may belong to a live worker that finishes
+            # early. Due already yet not claimed: another worker holds that destination, so
+            # ask again a poll interval later. stop() and notify() end the pause at once.
+            poll, due_in = self._cfg.poll_interval, (wake - now).total_seconds()
+            pause = due_in if 0 < due_in < poll else poll
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=pause)
+
+    async def run_forever(self, stop_event: asyncio.Event) -> DeliveryReport:
+        """Deliver until `stop_event` is set (or `stop()`); then finish the sends in flight,
+        put the rows not yet sent back in the outbox, and return."""
+        self._bind_loop_primitives()
+        report = DeliveryReport()
+        async with self._drain_lock:
+            self._fresh_run()
+            self._forever = True
+            try:
+                while not stop_event.is_set() and not self._closed:
+                    self._wake.clear()
+                    await self._drain(report, stop=stop_event)
+                    if self._wake.is_set():
+                        continue  # rows were queued during the drain
+                    waits = [
+                        asyncio.ensure_future(stop_event.wait()),
+                        asyncio.ensure_future(self._wake.wait()),
+                    ]
+                    await asyncio.wait(
+                        waits, timeout=self._cfg.poll_interval, return_when="FIRST_COMPLETED"
+                    )
+                    for w in waits:
+                        w.cancel()
+            finally:
+                self._forever = False
         report.counts = await self._db_call(self._store.queue_counts)
         return report
 
     def notify(self) -> None:
-        """New rows were queued: end the idle wait of `run_forever` now."""
+        """New rows were queued: the drain running now takes another look before it ends,
+        and `run_forever` ends its idle wait."""
         self._wake.set()
+
+    def stop(self) -> None:
+        """Shutting down: the drain running now finishes its sends in flight, puts the rows
+        it holds back in the outbox and ends; later drains send nothing."""
+        self._closed = self._stopping = True
+        self._room.set()  # wakes the drain loop
+        self._wake.set()  # ends a pause between drains
 
     # --- the drain loop ----------------------------------------------------------------
 
@@ -155,33 +228,43 @@ class DeliveryWorker:
         dests: dict[int, _Dest] = {}
         low_water = self._low_water = max(1, self._cfg.batch // 2)
         idle_until = 0.0  # after an empty claim, wait a poll interval before the next one
-        while True:
-            if stop is not None and stop.is_set():
-                self._stopping = True
-            ended = self._stopping or (deadline is not None and self._clock() >= deadline)
-            if not ended and self._outstanding <= low_water and time.monotonic() >= idle_until:
-                limit = self._cfg.batch - self._outstanding
-                lease, now = self._cfg.lease, self._clock()
-                jobs = await self._db_call(self._db.claim, self._id, limit, lease, now)
-                if jobs:
-                    self._dispatch(jobs, dests, report)
-                else:
-                    idle_until = time.monotonic() + self._cfg.poll_interval
-            if not self._running:
-                if ended or time.monotonic() < idle_until:
+        try:
+            while True:
+                if stop is not None and stop.is_set():
+                    self._stopping = True
+                ended = self._stopping or (deadline is not None and self._clock() >= deadline)
+                room = self._outstanding <= low_water
+                if not ended and room and time.monotonic() >= idle_until:
+                    limit = self._cfg.batch - self._outstanding
+                    lease, now = self._cfg.lease, self._clock()
+                    jobs = await self._db_call(self._db.claim, self._id, limit, lease, now)
+                    if jobs:
+                        self._dispatch(jobs, dests, report)
+                    else:
+                        idle_until = time.monotonic() + self._cfg.poll_interval
+                if not self._running:
+                    # nothing in flight: a claim just came back empty, or is not due yet, or
+                    # the drain ended; looping here again would spin without yielding
                     break
-                continue
-            # wake when there is room to claim, every queue is done, stop, or a poll interval
-            # passed (waiting on the room event alone keeps this O(1) per wake-up)
-            self._room.clear()
-            waits = [asyncio.ensure_future(self._room.wait())]
-            if stop is not None:
-                waits.append(asyncio.ensure_future(stop.wait()))
-            await asyncio.wait(
-                waits, timeout=self._cfg.poll_interval, return_when="FIRST_COMPLETED"
-            )
-            for w in waits:
-                w.cancel()
+                # wake when there is room to claim, every queue is done, stop, or a poll
+                # interval passed (waiting on the room event alone keeps this O(1) per wake-up)
+                self._room.clear()
+                waits = [asyncio.ensure_future(self._room.wait())]
+                if stop is not None:
+                    waits.append(asyncio.ensure_future(stop.wait()))
+                await asyncio.wait(
+                    waits, timeout=self._cfg.poll_interval, return_when="FIRST_COMPLETED"
+                )
+                for w in waits:
+                    w.cancel()
+        except asyncio.CancelledError:
+            # cancelled (a shutdown out of time): the sends go with it, as in a crash; their
+            # rows stay claimed until the lease ends
+            tasks = [d.task for d in dests.values() if d.task is not None]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         # queues that ended cleanly left `dests` as they finished (keeps a 10,000-chat
         # fan-out from holding 10,000 finished tasks); the rest are gathered here
         kept = [d for d in dests.values() if d.task is not None]
@@ -216,8 +299,13 @@ class DeliveryWorker:
             if not d.queue and d.halted_until is None and d.disabled is None:
                 dests.pop(d.destination_id, None)  # nothing to remember about it
         finally:
+            # rows left when the queue died (a database error while recording an outcome):
+            # no longer ours to send; their claims run out and a later pass retries them
+            while d.queue:
+                self._held.pop(d.queue.popleft().row_id, None)
+                self._outstanding -= 1
             self._running -= 1
-            if not self._running:
+            if not self._running or self._outstanding <= self._low_water:
                 self._room.set()
 
     async def _serve_queue(self, d: _Dest, report: DeliveryReport) -> None:
@@ -262,15 +350,19 @@ class DeliveryWorker:
         if adapter is None:
             await self._failed(job, d, self._no_adapter(d.address.platform), report)
             return
-        half_gone = now >= job.token - self._cfg.lease / 2  # waited long in our queue
-        if half_gone and not await self._db_call(self._db.renew, job, self._cfg.lease, now):
+        # the claim must outlast the part about to go (it waited in our queue meanwhile)
+        short = job.token - now < self._renew_below
+        if short and not await self._db_call(self._db.renew, job, self._cfg.lease, now):
             report.lost += 1
             return
 
         async def on_part(sent: int, total: int) -> None:
+            """Record the part, renewing the claim for the next one."""
             if sent < total:  # the last part is recorded with the delivery itself
-                await self._write(job, outcome.progress(sent))
-                job.parts_sent = sent
+                token = self._clock() + self._cfg.lease
+                if not await self._write(job, {**outcome.progress(sent), "claimed_until": token}):
+                    raise _ClaimLost  # another worker sends the rest: stop here
+                job.parts_sent, job.token = sent, token
 
         try:
             result = await adapter.send(
@@ -283,12 +375,18 @@ class DeliveryWorker:
         except DeliveryError as exc:
             await self._failed(job, d, exc, report)
             return
+        except _ClaimLost:
+            report.lost += 1
+            return
         if result.migrated_to:
-            what = await self._db_call(
+            moved = await self._db_call(
                 self._db.migrate_destination, job.destination_id, result.migrated_to
             )
-            log.warning("telegram destination %s: %s", d.address.chat_id, what)
-            d.address = dataclasses.replace(d.address, chat_id=result.migrated_to)
+            log.warning("telegram destination %s: %s", d.address.chat_id, moved.note)
+            if moved.disabled:  # the new chat is another destination's: the rest is its
+                d.disabled = moved.disabled
+            else:
+                d.address = dataclasses.replace(d.address, chat_id=result.migrated_to)
             report.migrated += 1
         if await self._write(job, outcome.delivered(job, result.parts, self._clock())):
             report.delivered += 1

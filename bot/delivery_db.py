@@ -45,6 +45,15 @@ class Job:
     last_error: str | None = None
 
 
+@dataclass(frozen=True)
+class Migration:
+    """What `OutboxDb.migrate_destination` did: `note` for the log; `disabled` is the reason
+    when the destination was disabled instead of moved."""
+
+    note: str
+    disabled: str | None = None
+
+
 class OutboxDb:
     """Outbox queries of the delivery worker (synchronous; see module docstring)."""
 
@@ -134,14 +143,15 @@ class OutboxDb:
             )
         return bool(n)
 
-    def migrate_destination(self, destination_id: int, new_chat_id: str) -> str:
+    def migrate_destination(self, destination_id: int, new_chat_id: str) -> Migration:
         """Move a Telegram destination to the chat id its group migrated to. When another
-        destination already has that chat, this one is disabled instead (it would repeat
-        every message there). Returns what was done, for the log."""
+        destination already has that chat, this one is disabled instead and its pending
+        rows cancelled: that chat gets its own copy of each, so following it there would
+        repeat every message."""
         with self.store.transaction() as s:
             dest = s.get(DestinationRow, destination_id)
             if dest is None or dest.chat_id == new_chat_id:
-                return "unchanged"
+                return Migration("unchanged")
             clash = s.scalar(
                 select(func.count())
                 .select_from(DestinationRow)
@@ -153,11 +163,31 @@ class OutboxDb:
             )
             old = dest.chat_id
             if clash:
-                dest.enabled = False
-                dest.disabled_reason = f"migrated to {new_chat_id}, already a destination"
-                return f"disabled: {dest.disabled_reason}"
+                reason = f"migrated to {new_chat_id}, already a destination"
+                dest.enabled, dest.disabled_reason = False, reason
+                s.execute(
+                    update(DeliveryRow)
+                    .where(
+                        (DeliveryRow.destination_id == destination_id)
+                        & (DeliveryRow.status == "pending")
+                    )
+                    .values(status="cancelled", last_error=f"destination disabled: {reason}")
+                )
+                return Migration(f"disabled: {reason}", disabled=reason)
             dest.chat_id, dest.migrated_from = new_chat_id, old
-            return f"moved from {old} to {new_chat_id}"
+            return Migration(f"moved from {old} to {new_chat_id}")
+
+    def is_destination(self, address: Address) -> bool:
+        """Whether a destination (enabled or not) already has this chat and thread."""
+        with self.store.transaction() as s:
+            found = s.scalar(
+                select(DestinationRow.id).where(
+                    (DestinationRow.platform == address.platform)
+                    & (DestinationRow.chat_id == address.chat_id)
+                    & (DestinationRow.thread_id == address.thread_id)
+                )
+            )
+        return found is not None
 
     def next_due(self) -> datetime | None:
         """When something next becomes claimable: a pending row's next attempt, or the end of

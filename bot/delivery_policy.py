@@ -1,4 +1,4 @@
-"""What a failed send leads to (DESIGN §6), decided apart from the worker that carries it out.
+"""What a failed send leads to, decided apart from the worker that carries it out.
 
 - a permanent refusal (blocked, kicked, channel not found, ...): disable the destination;
 - 429 / RetryAfter: try again after the server's retry_after, not counted as an attempt;

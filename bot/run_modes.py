@@ -28,7 +28,7 @@ from signals import calendar
 
 log = logging.getLogger(__name__)
 
-#: `run` exit codes (DESIGN §4)
+#: `run` exit codes
 EXIT_OK, EXIT_ERROR, EXIT_DEAD_LETTERS = 0, 1, 2
 #: the daemon must be gone within 10 s of SIGTERM; leave room for the process to exit
 SHUTDOWN_BUDGET = 7.0
@@ -40,7 +40,9 @@ SHUTDOWN_BUDGET = 7.0
 async def run_once(
     settings: Settings, as_of: pd.Timestamp | None = None, max_age: float | None = None
 ) -> int:
-    """Refresh, evaluate, deliver everything pending; exit 0 done, 2 dead letters remain."""
+    """Refresh, evaluate, deliver everything pending. Exit 2 when the database holds dead
+    letters as the run ends (this run's or an earlier one's), else 0; rows another run
+    still holds are that run's to deliver, not a failure of this one."""
     age = settings.delivery.once_max_age if max_age is None else timedelta(seconds=max_age)
     app = BotApp(settings, as_of=as_of, chat_state=False, worker_max_age=age)
     await app.open()
@@ -55,12 +57,15 @@ async def run_once(
         app.metrics.observe_delivery(report)
         counts = report.counts
         left = counts.pending + counts.retrying + counts.sending
-        if report.dead or left:
-            log.error(
-                "%d delivery(ies) dead, %d still pending after %.0f s",
-                report.dead,
+        if left:
+            log.warning(
+                "%d delivery(ies) still pending (another run holds them, or they are due "
+                "after this run); a later run sends them",
                 left,
-                age.total_seconds(),
+            )
+        if counts.dead:
+            log.error(
+                "%d dead letter(s) in the outbox (%d from this run)", counts.dead, report.dead
             )
             return EXIT_DEAD_LETTERS
         return EXIT_OK
@@ -88,6 +93,7 @@ async def run_daemon(
     app = BotApp(settings, as_of=as_of, clock=clock)
     scheduler = Scheduler(settings.schedule, jobstore_url=settings.database_url, clock=clock)
     chat: list = []
+    startup: asyncio.Task[None] | None = None
     try:
         await app.open()
         await app.start_health()
@@ -102,7 +108,9 @@ async def run_daemon(
             await scheduler.catch_up_task
         if settings.chat.startup_message:
             await asyncio.to_thread(app.startup_message, clock())
-            await app.deliver(clock())
+            # in the background: behind a backlog it may wait for a long drain, and SIGTERM
+            # must not wait for it
+            startup = asyncio.create_task(_deliver_startup(clock()), name="startup delivery")
         # objects made at start live for the whole run: keep them out of the collector's
         # scans, whose pauses otherwise stall the send pace (measured by benchmarks/fanout)
         gc.freeze()
@@ -112,25 +120,40 @@ async def run_daemon(
         await stop.wait()
         log.info("stopping")
     finally:
-        await _stop_all(app, scheduler, chat)
+        await _stop_all(app, scheduler, chat, startup)
     return EXIT_OK
 
 
-async def _stop_all(app: BotApp, scheduler: Scheduler, chat: list) -> None:
-    """Stop taking commands, stop scheduling, let in-flight sends finish, close the store."""
+async def _deliver_startup(now: datetime) -> None:
+    """The startup message's delivery pass, as the delivery job (never beside it)."""
+    try:
+        await jobs.deliver_job(now)
+    except Exception:  # the daemon goes on; the interval job sends it later
+        log.exception("delivering the startup message failed")
+
+
+async def _stop_all(
+    app: BotApp, scheduler: Scheduler, chat: list, startup: asyncio.Task[None] | None = None
+) -> None:
+    """Stop taking commands, stop scheduling, let in-flight sends finish (the rows not yet
+    sent go back to the outbox), close the store."""
     for adapter in chat:
         try:
             await asyncio.wait_for(adapter.stop(), timeout=3)
         except Exception:  # a hung chat connection must not block the shutdown
             log.exception("stopping %s failed", getattr(adapter, "name", adapter))
+    app.worker.stop()
     if scheduler.running:
         await scheduler.shutdown(timeout=SHUTDOWN_BUDGET / 2)
+    if startup is not None and not startup.done():
+        startup.cancel()
+        await asyncio.wait([startup], timeout=1.0)
     jobs.set_runtime(None)
     await app.close()
 
 
 async def start_chat_adapters(app: BotApp) -> list:
-    """The chat adapters whose tokens are present (DESIGN §6); the console when none is and
+    """The chat adapters whose tokens are present; the console when none is and
     stdin is a terminal."""
     from bot.adapters.chat_factory import build_chat_adapters
 

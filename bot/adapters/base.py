@@ -37,6 +37,11 @@ class SendResult:
 PartCallback = Callable[[int, int], Awaitable[None]]
 
 
+#: asks whether an address is already a destination; an adapter that can redirect a send to
+#: another chat (Telegram's migrated groups) asks it first, since that chat gets its own copy
+DestinationCheck = Callable[[Address], Awaitable[bool]]
+
+
 class Adapter(ABC):
     """A chat platform: sends neutral messages; chat adapters also take commands (issue 5)."""
 
@@ -63,3 +68,6 @@ class Adapter(ABC):
     @abstractmethod
     async def stop(self) -> None:
         """Stop taking work and release connections."""
+
+    def check_destinations(self, check: DestinationCheck) -> None:  # noqa: B027 - optional hook
+        """Keep `check` for redirected sends; an adapter that never redirects ignores it."""

@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.adapters.base import Adapter, Address, PartCallback, SendResult
+from bot.adapters.base import Adapter, Address, DestinationCheck, PartCallback, SendResult
 from bot.commands_context import Caller, CommandContext
 from bot.messages import AlertGroup, TextMessage
 
@@ -97,3 +97,6 @@ class ChatAdapter(Adapter):
         return await self._sender.send(
             address, message, silent=silent, skip_parts=skip_parts, on_part=on_part
         )
+
+    def check_destinations(self, check: DestinationCheck) -> None:
+        self._sender.check_destinations(check)

@@ -1,6 +1,6 @@
-"""Sending to Telegram with python-telegram-bot (DESIGN §6).
+"""Sending to Telegram with python-telegram-bot.
 
-Sending only: receiving commands (issue 5) lives in a sibling module and can hand its
+Sending only: receiving commands lives in a sibling module (`telegram_chat`) and can hand its
 `Application.bot` to `TelegramSender(bot, ...)`, so both share one HTTP connection pool.
 Every python-telegram-bot exception becomes a `DeliveryError` in `delivery_error` below, the
 one place that decides what is worth a retry. The rate limiter waits before every part, so a
@@ -27,7 +27,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.adapters.base import Adapter, Address, PartCallback, SendResult
+from bot.adapters.base import Adapter, Address, DestinationCheck, PartCallback, SendResult
 from bot.errors import DeliveryError
 from bot.messages import AlertGroup, TextMessage
 from bot.ratelimit import Rate, SendLimiter, telegram_is_group
@@ -89,6 +89,7 @@ class TelegramSender(Adapter):
         self._limiter = limiter
         self._owns_bot = owns_bot
         self._requests: list[HTTPXRequest] = []
+        self._is_destination: DestinationCheck | None = None
 
     @property
     def limiter(self) -> SendLimiter:
@@ -122,6 +123,9 @@ class TelegramSender(Adapter):
         self = cls(bot, telegram_limiter(settings), owns_bot=True)
         self._requests = [request, updates]
         return self
+
+    def check_destinations(self, check: DestinationCheck) -> None:
+        self._is_destination = check
 
     async def start(self) -> None:
         """Nothing to connect: the first send opens the connection (no getMe at start, so a
@@ -162,12 +166,19 @@ class TelegramSender(Adapter):
     async def _send_part(
         self, chat_id: str, thread_id: str, text: str | bytes, silent: bool
     ) -> str:
-        """Send one part; follows a group's move to a supergroup. Returns the chat id used."""
+        """Send one part; follows a group's move to a supergroup, unless the new chat is
+        already a destination (it gets its own copy: following would repeat each message
+        there). Returns the chat id used."""
         try:
             async with self._limiter.slot(chat_id):
                 await self._post(chat_id, thread_id, text, silent)
         except ChatMigrated as moved:
             new_id = str(moved.new_chat_id)
+            check = self._is_destination
+            if check is not None and await check(Address(self.name, new_id, thread_id)):
+                raise DeliveryError(
+                    f"group moved to {new_id}, which is already a destination", permanent=True
+                ) from moved
             log.info("telegram chat %s moved to %s; sending there", chat_id, new_id)
             async with self._limiter.slot(new_id):
                 await self._post(new_id, thread_id, text, silent)

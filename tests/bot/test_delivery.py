@@ -24,7 +24,7 @@ from tests.bot.outbox_helpers import (
     statuses,
 )
 
-FAST = {"backoff_base": 0.05, "poll_interval": 0.02, "lease": 5}
+FAST = {"backoff_base": 0.05, "poll_interval": 0.02}
 TG = [{"platform": "telegram", "chat_id": c} for c in ("-1", "-2", "-3")]
 
 
@@ -133,6 +133,30 @@ def test_chat_migrated_moves_the_destination(store) -> None:
     assert dest.migrated_from == "-1" and dest.enabled
 
 
+@pytest.mark.parametrize("batch", [2, 200])
+def test_a_redirect_onto_another_destination_stops_after_the_message_in_flight(
+    store, batch
+) -> None:
+    """An adapter that followed a migration without asking first (the Telegram sender asks,
+    see test_delivery_faults.py): the message in flight already reached the other
+    destination's chat; the old destination is disabled and the rest of its rows cancelled,
+    claimed or not (a small batch leaves some unclaimed), instead of repeating each there."""
+    dests = [TG[0], {"platform": "telegram", "chat_id": "-1009"}]
+    settings = setup_outbox(store, dests, delivery={**FAST, "batch": batch})
+    enqueue(store, "run:2")
+    enqueue(store, "run:3")
+    adapter = ScriptedAdapter(migrate={"-1": "-1009"})
+    report = _run(DeliveryWorker(store, {"telegram": adapter}, settings))
+    assert adapter.per_chat() == {"-1009": 4}  # its own three and the one in flight
+    old = destination(store, "-1")
+    assert not old.enabled and "-1009" in old.disabled_reason
+    assert statuses(store) == {
+        "-1": ["delivered", "cancelled", "cancelled"],
+        "-1009": ["delivered"] * 3,
+    }
+    assert report.migrated == 1 and report.counts.pending == report.counts.sending == 0
+
+
 def test_a_split_message_resumes_after_the_parts_sent(store) -> None:
     settings = setup_outbox(store, TG[:1], delivery=FAST)
     adapter = ScriptedAdapter(parts=3, script={"-1": [None, DeliveryError("timed out")]})
@@ -223,10 +247,34 @@ def test_a_claim_taken_over_after_its_lease_is_not_overwritten(store) -> None:
 
 def test_a_live_worker_keeps_its_rows_when_their_lease_runs_out(store) -> None:
     """Re-claiming its own row (still being sent) must not queue it twice."""
-    settings = setup_outbox(store, TG[:1], delivery={**FAST, "lease": 0.1})
+    settings = setup_outbox(store, TG[:1], delivery=FAST)
+    # shorter than the send on purpose (validation would refuse it)
+    short = settings.delivery.model_copy(update={"lease": timedelta(seconds=0.1)})
     adapter = ScriptedAdapter(script={"-1": [0.4]})
-    report = asyncio.run(DeliveryWorker(store, {"telegram": adapter}, settings).run_once())
+    report = asyncio.run(DeliveryWorker(store, {"telegram": adapter}, short).run_once())
     assert report.delivered == 1 and report.lost == 0 and len(adapter.sent) == 1
+
+
+def test_each_part_renews_the_claim_so_a_long_split_message_is_never_taken_over(store) -> None:
+    """Four parts of 0.25 s each under a 0.6 s lease: the whole send outlasts the lease, no
+    part does. A rival worker polling all along must never get the row."""
+    settings = setup_outbox(store, TG[:1], delivery=FAST)
+    # shorter than the whole send on purpose (validation would refuse it)
+    short = settings.delivery.model_copy(update={"lease": timedelta(seconds=0.6)})
+    adapter, rival_adapter = ScriptedAdapter(parts=4, delay=0.25), ScriptedAdapter(parts=4)
+
+    async def main() -> tuple:
+        first = DeliveryWorker(store, {"telegram": adapter}, short)
+        rival = DeliveryWorker(store, {"telegram": rival_adapter}, short)
+        task = asyncio.create_task(first.run_once())
+        await asyncio.sleep(0.05)  # the first worker holds the row now
+        second = await rival.run_once(deadline=utcnow() + timedelta(seconds=1.5))
+        return await task, second
+
+    first, second = asyncio.run(main())
+    assert rival_adapter.sent == [] and second.delivered == 0
+    assert first.delivered == 1 and first.lost == 0 and len(adapter.sent) == 4
+    assert delivery_rows(store)[0].status == "delivered"
 
 
 def test_stop_finishes_sends_in_flight_and_puts_the_rest_back(store) -> None:

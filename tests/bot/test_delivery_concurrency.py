@@ -23,7 +23,7 @@ from tests.bot.outbox_helpers import alert_group, enqueue, setup_outbox
 
 CHATS = 60
 ROUNDS = 5  # 60 destinations x 5 alert groups = 300 outbox rows
-FAST = {"backoff_base": 0.05, "poll_interval": 0.02, "lease": 30, "batch": 16}
+FAST = {"backoff_base": 0.05, "poll_interval": 0.02, "batch": 16}
 
 
 class RecordingAdapter(Adapter):

@@ -30,13 +30,18 @@ SCALED_DELIVERY = {
     "connect_timeout": 1.0,
     "backoff_base": 0.1,
     "poll_interval": 0.1,
-    "lease": 1,  # the restarted worker takes the dead one's claims after 1 s
+    # the restarted worker takes the dead one's claims after 4 s; a lease must outlast the
+    # longest part of a send (0.6 + 50 / 300 / 0.95 + 1 + 2 = 3.8 s here)
+    "lease": 4,
     "batch": 50,
     "telegram": {
         "overall": {"count": 30, "per": 0.1},
         "per_chat": {"count": 1, "per": 0.1},
-        "per_group": {"count": 20, "per": 6.0},
+        # private chats only: the group cap never applies, and a short one keeps the short
+        # lease above valid
+        "per_group": {"count": 20, "per": 0.6},
     },
+    "slack": {"per_channel": {"count": 1, "per": 0.1}},
 }
 
 

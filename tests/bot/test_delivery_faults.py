@@ -219,3 +219,25 @@ def test_fan_out_stays_under_every_cap(store, telegram_fake, slack_fake) -> None
     assert received(telegram_fake, groups) == dict.fromkeys(groups, 5)
     assert received(slack_fake, channels) == dict.fromkeys(channels, 5)
     assert report.delivered == 150 + 15 + 20 and report.deferred == 0
+
+
+@pytest.mark.parametrize("messages", [1, 3])
+def test_a_group_migrated_onto_a_destination_gets_each_message_once(
+    store, telegram_fake, slack_fake, messages
+) -> None:
+    """-15 became supergroup -1015, which the config already lists: -1015 gets each message
+    once (its own copy), and -15 is disabled rather than followed there."""
+    dests = [{"platform": "telegram", "chat_id": c} for c in ("-15", "-1015")]
+    settings = setup_outbox(store, dests, delivery=FAST)
+    for n in range(2, messages + 1):
+        enqueue(store, f"run:{n}")
+    telegram_fake.inject({"preset": "migrated", "new_chat_id": -1015}, chat_id="-15")
+
+    report = deliver(store, settings, telegram_fake, slack_fake)
+
+    assert received(telegram_fake, ["-15", "-1015"]) == {"-15": 0, "-1015": messages}
+    old = destination(store, "-15")
+    assert not old.enabled and "-1015" in old.disabled_reason
+    assert statuses(store)["-15"] == ["cancelled"] * messages
+    assert statuses(store)["-1015"] == ["delivered"] * messages
+    assert report.counts.pending == report.counts.retrying == report.counts.dead == 0

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
+from sqlalchemy import update
 
 from bot.cli import main
+from bot.db_models import DeliveryRow
+from bot.destinations import sync_destinations
 from bot.run_modes import EXIT_DEAD_LETTERS, EXIT_OK, run_demo, run_once
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
+from bot.store import Store
+from tests.bot.outbox_helpers import enqueue
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.telegram_api import FakeTelegram
 
 CONFIG = """\
 data: {{source: demo, demo_end: "2026-10-30"}}
@@ -71,6 +79,43 @@ def test_run_once_exit_2_when_a_delivery_stays_failed(tmp_path, telegram_env, sl
     # the healthy destinations got it anyway
     assert _messages(telegram_env, "-1001") and _messages(slack_env, "C0001")
     assert _messages(telegram_env, "42") == []
+
+
+def _queue_for_every_destination(settings: Settings) -> Store:
+    """The config's destinations synced and one alert group queued for each."""
+    store = Store(settings.database_url)
+    sync_destinations(store, settings)
+    enqueue(store, "run:earlier")
+    return store
+
+
+def test_run_once_exit_0_when_another_run_still_holds_the_rows(
+    tmp_path: Path, telegram_env: FakeTelegram, slack_env: FakeSlack
+) -> None:
+    """Another `run --once` claimed the rows (and will deliver them): they are pending for
+    this run, never dead letters, so this one exits 0."""
+    settings = load_settings(_config(tmp_path))
+    store = _queue_for_every_destination(settings)
+    held = store.claim_deliveries("another-run", limit=10, lease=timedelta(minutes=5))
+    assert len(held) == 3
+    try:
+        assert asyncio.run(run_once(settings, as_of=D1, max_age=0.5)) == EXIT_OK
+        assert store.queue_counts().sending == 3 and telegram_env.delivered() == []
+    finally:
+        store.close()
+
+
+def test_run_once_exit_2_while_dead_letters_from_an_earlier_run_remain(
+    tmp_path: Path, telegram_env: FakeTelegram, slack_env: FakeSlack
+) -> None:
+    settings = load_settings(_config(tmp_path))
+    store = _queue_for_every_destination(settings)
+    try:
+        with store.transaction() as s:
+            s.execute(update(DeliveryRow).values(status="dead", last_error="500 boom"))
+        assert asyncio.run(run_once(settings, as_of=D1)) == EXIT_DEAD_LETTERS
+    finally:
+        store.close()
 
 
 def test_run_once_stale_data_is_reported_not_an_error(tmp_path, telegram_env, slack_env):

@@ -139,6 +139,26 @@ async def test_chat_migrated_is_followed(telegram_fake) -> None:
     assert len(telegram_fake.delivered("-1009")) == 1 and telegram_fake.delivered("-9") == []
 
 
+async def test_chat_migrated_onto_a_destination_is_not_followed(telegram_fake) -> None:
+    """The new chat is already a destination: it gets its own copy, so nothing is posted
+    there and the old destination is refused for good (the worker disables it)."""
+    telegram_fake.inject({"preset": "migrated", "new_chat_id": -1009}, chat_id="-9")
+    asked: list[Address] = []
+
+    async def is_destination(address: Address) -> bool:
+        asked.append(address)
+        return True
+
+    tg = sender(telegram_fake)
+    tg.check_destinations(is_destination)
+    with pytest.raises(DeliveryError, match="-1009, which is already a destination") as err:
+        await tg.send(Address("telegram", "-9", "7"), alert_group())
+    await tg.stop()
+    assert err.value.permanent
+    assert asked == [Address("telegram", "-1009", "7")]
+    assert telegram_fake.delivered() == []
+
+
 async def test_the_token_never_appears_in_logs(telegram_fake, caplog) -> None:
     install()
     telegram_fake.inject("unauthorized", times=1)  # PTB puts the token in some messages
