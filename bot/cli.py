@@ -1,7 +1,8 @@
-"""`rotation-bot` command line (DESIGN §4): every command takes the same data flags.
+"""`rotation-bot` command line: every command takes the same data flags.
 
 stdout carries results only (`--json` prints exactly one JSON object); logs and progress go
-to stderr. Errors print one line (never a traceback) and exit 1.
+to stderr. Errors print one line (never a traceback) and exit 1: `main` is the one place that
+turns any exception into that line, with every registered secret masked.
 """
 
 from __future__ import annotations
@@ -9,14 +10,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, StorageError
+from bot.redact import redact
 from bot.settings import Settings, load_settings
 from signals.errors import SignalsError
 from signals.sources import SOURCE_NAMES
@@ -77,18 +81,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _load_rules(settings: Settings, rules_file: Path | None) -> list:
     """The configured rules, or those of `--rules FILE` (a `rules:` list) instead."""
-    import yaml
-
     from bot.rules_config import build_rules
+    from bot.settings import read_yaml
 
     if rules_file is None:
         return build_rules(settings.rules, settings.config_path)
-    try:
-        raw = yaml.safe_load(rules_file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"rules file {rules_file}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"rules file {rules_file}: not valid YAML: {exc}") from None
+    _, raw = read_yaml(rules_file, "rules file")
     rules = raw.get("rules") if isinstance(raw, dict) else raw
     if not isinstance(rules, list):
         raise ConfigError(f"rules file {rules_file}: expected a `rules:` list")
@@ -116,15 +114,21 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """The bot: the daemon, or one refresh-evaluate-deliver pass with --once."""
+    """The bot: the daemon (one per SQLite file), or one refresh-evaluate-deliver pass with
+    --once (several may share a database)."""
     import asyncio
 
+    from bot.db_errors import daemon_lock, storage_error
     from bot.run_modes import run_daemon, run_once
 
     settings = settings_from_args(args)
-    if args.once:
-        return asyncio.run(run_once(settings, as_of=args.as_of))
-    return asyncio.run(run_daemon(settings, as_of=args.as_of))
+    try:
+        if args.once:
+            return asyncio.run(run_once(settings, as_of=args.as_of))
+        with daemon_lock(settings.database_url):
+            return asyncio.run(run_daemon(settings, as_of=args.as_of))
+    except (SQLAlchemyError, sqlite3.Error) as exc:  # the database failed after it opened
+        raise storage_error(exc, settings.database_url) from exc
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -285,14 +289,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _guard_secrets() -> None:
     """Mask every token of the environment in every log line, from any library (httpx logs
-    Telegram URLs, which hold the token)."""
-    from bot.redact import install, register_secret
+    Telegram URLs, which hold the token), and in whatever else reaches stderr."""
+    from bot.redact import install, install_hooks, register_secret
     from bot.settings import Secrets
 
     install()
+    install_hooks()
     for value in Secrets().model_dump().values():
         if hasattr(value, "get_secret_value"):
             register_secret(value.get_secret_value())
+
+
+def _known_error(exc: Exception) -> str | None:
+    """What a failure the operator can act on says, in one line; None for a bug."""
+    from bot.db_errors import storage_error
+
+    if isinstance(exc, ConfigError | SignalsError | StorageError):
+        return str(exc)
+    if isinstance(exc, SQLAlchemyError | sqlite3.Error):
+        return str(storage_error(exc))
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -307,8 +325,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except (ConfigError, SignalsError) as exc:
-        print(f"rotation-bot: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("rotation-bot: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # broad on purpose: the one way out for every failure
+        text = _known_error(exc)
+        if text is None:  # a bug: what and where to look; with -v the (masked) traceback
+            log.debug("the unexpected error in full", exc_info=True)
+            first = (str(exc).strip().splitlines() or [""])[0]
+            text = f"unexpected {type(exc).__name__}: {first} (run with -v for the traceback)"
+        print(redact(f"rotation-bot: error: {text}"), file=sys.stderr)
         return 1
 
 

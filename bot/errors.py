@@ -1,4 +1,4 @@
-"""Exceptions of the application layer that tell the operator what to do (STYLE §10)."""
+"""Exceptions of the application layer that tell the operator what to do."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ from __future__ import annotations
 class ConfigError(Exception):
     """The configuration is unusable; fatal at start. The message names the field (and the
     line of the YAML file where one is known)."""
+
+
+class StorageError(Exception):
+    """The database cannot be used (locked, full, read-only, corrupt, unreachable). The
+    message names the database, never its password, and says what to do; fatal at start."""
 
 
 class DeliveryError(Exception):

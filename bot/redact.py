@@ -5,12 +5,18 @@ INFO, python-telegram-bot repeats a rejected token in its `InvalidToken` message
 library may log a URL at DEBUG. Rather than trusting each library's log level, the senders
 register their tokens here and `install()` wraps the log-record factory so every record, from
 any logger and whatever handler prints it, has them replaced by "***" before it is formatted.
+What never becomes a log record (an uncaught exception's traceback, in any thread, or one
+Python can only report, from a finalizer) goes through `install_hooks()`; asyncio reports
+through its logger, so the factory already covers it.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
+import traceback
+from types import TracebackType
 from typing import Any
 
 MASK = "***"
@@ -70,3 +76,42 @@ def _mask(record: logging.LogRecord) -> None:
         clean = redact(text)
         if clean != text:
             record.exc_text = clean
+
+
+def install_hooks() -> None:
+    """Print uncaught exceptions, from the main thread, other threads and finalizers, with
+    registered secrets masked, and send warnings through the (masked) logs. For a process's
+    entry point: it replaces the interpreter's hooks for good."""
+    sys.excepthook = _excepthook
+    threading.excepthook = _thread_excepthook
+    sys.unraisablehook = _unraisablehook
+    logging.captureWarnings(True)
+
+
+def _write_masked(header: str, exc: BaseException | None) -> None:
+    text = header + ("".join(traceback.format_exception(exc)) if exc is not None else "\n")
+    stream = sys.stderr
+    if stream is not None:
+        stream.write(redact(text))
+        stream.flush()
+
+
+def _excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    _write_masked("", exc.with_traceback(tb))
+
+
+def _thread_excepthook(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:  # as the default hook: a thread's exit is no error
+        return
+    name = args.thread.name if args.thread is not None else threading.get_ident()
+    _write_masked(f"Exception in thread {name}:\n", args.exc_value)
+
+
+def _unraisablehook(args: Any) -> None:  # sys.UnraisableHookArgs, not importable by name
+    header = args.err_msg or "Exception ignored in"
+    if args.object is not None:
+        try:
+            header += f": {args.object!r}"
+        except Exception:  # broad on purpose: a broken __repr__ must not hide the report
+            header += ": <object repr() failed>"
+    _write_masked(header + "\n", args.exc_value)

@@ -1,6 +1,6 @@
 """Typed settings: the YAML config file plus the environment, validated at start.
 
-Lookup (DESIGN §4): `--config`, then `$ROTATION_BOT_CONFIG`, then `./config/rotation.yaml`,
+Lookup: `--config`, then `$ROTATION_BOT_CONFIG`, then `./config/rotation.yaml`,
 then the copy packaged with the bot. Command-line flags override the file; secrets come from
 the environment only and are `SecretStr` so they never print.
 """
@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.db_url import check_database_url
 from bot.errors import ConfigError
 from bot.settings_app import ChatSettings, HealthSettings, with_environment
 from bot.settings_delivery import (
@@ -28,11 +29,13 @@ from bot.settings_delivery import (
     check_destinations,
 )
 from bot.settings_schedule import ScheduleSettings
-from bot.yaml_lines import locate
+from bot.yaml_lines import locate, too_deep
 from signals.sources import DataSpec
 
 DEFAULT_DATABASE_URL = "sqlite:///./rotation-bot.db"
 LOCAL_CONFIG = Path("config/rotation.yaml")
+#: far deeper than any real config; a deeper file is refused before PyYAML recurses into it
+MAX_DEPTH = 64
 
 
 class _Strict(BaseModel):
@@ -73,11 +76,13 @@ class DataSettings(_Strict):
 
 
 class GuardSettings(_Strict):
-    """Rules evaluate only on fresh, well-covered data (DESIGN §4)."""
+    """Rules evaluate only on fresh, well-covered data."""
 
     #: rules evaluate only when the data's last session is at most this many sessions old
     max_stale_sessions: int = Field(0, ge=0)
-    #: ... and at least this share of members has a close on the as-of session
+    #: ... and at least this share of the members expected on the as-of session (universe
+    #: list, or that day's membership) has a close on it; lower it to run knowingly on a history
+    #: with gaps
     min_coverage: float = Field(0.9, ge=0.0, le=1.0)
     #: after this many consecutive guarded sessions a data_health alert goes to admins
     data_health_after: int = Field(3, ge=1)
@@ -93,7 +98,7 @@ class AlertSettings(_Strict):
 
 
 class Secrets(BaseSettings):
-    """Tokens and endpoints from the environment only (DESIGN §6)."""
+    """Tokens and endpoints from the environment only."""
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
 
@@ -125,6 +130,11 @@ class Settings(_Strict):
     chat: ChatSettings = ChatSettings()
     config_path: str | None = None
 
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _usable_url(cls, v: str) -> str:
+        return check_database_url(v)
+
     @field_validator("destinations", mode="after")
     @classmethod
     def _distinct_destinations(
@@ -134,7 +144,7 @@ class Settings(_Strict):
 
 
 def find_config(explicit: str | Path | None = None) -> Path:
-    """The config file to read, by the lookup order of DESIGN §4."""
+    """The config file to read, by the lookup order above."""
     if explicit:
         path = Path(explicit)
         if not path.is_file():
@@ -163,6 +173,38 @@ def _format_errors(exc: ValidationError, text: str, path: Path) -> str:
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 
+def read_yaml(path: Path, what: str) -> tuple[str, Any]:
+    """The text of a YAML file and what it holds. Whatever is wrong with it (unreadable, not
+    UTF-8, not YAML, nested absurdly deep) is a one-line `ConfigError` naming the file and,
+    where there is one, the line; `what` names the file's role ("config file")."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{what} {path}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8"
+        ) from None
+    try:
+        line = too_deep(text, MAX_DEPTH)
+        if line is not None:
+            raise ConfigError(f"{path}:{line}: nested more than {MAX_DEPTH} levels deep")
+        return text, yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        ctx, ctx_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if ctx and ctx_mark is not None:
+            problem += f" ({ctx} that starts on line {ctx_mark.line + 1})"
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+    except RecursionError:  # aliases or tags deeper than the check sees: still one line
+        raise ConfigError(f"{path}: nested too deeply to read") from None
+
+
 def load_settings(
     config: str | Path | None = None, overrides: Mapping[str, Any] | None = None
 ) -> Settings:
@@ -170,17 +212,8 @@ def load_settings(
     (``{"data.source": "files"}``); values of None are ignored. They beat the environment's
     (`bot.settings_app.ENV_OVERRIDES`), which beat the file."""
     path = find_config(config)
-    text = path.read_text(encoding="utf-8")
-    try:
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        what = getattr(exc, "problem", None) or str(exc)
-        ctx, ctx_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        if ctx and ctx_mark is not None:
-            what += f" ({ctx} that starts on line {ctx_mark.line + 1})"
-        raise ConfigError(f"{where}: not valid YAML: {what}") from None
+    text, raw = read_yaml(path, "config file")
+    raw = raw or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of settings")
     for dotted, value in with_environment(overrides).items():
@@ -191,7 +224,12 @@ def load_settings(
         node[leaf] = value
     secrets = Secrets()
     if secrets.database_url is not None:
-        raw["database_url"] = secrets.database_url.get_secret_value()
+        url = secrets.database_url.get_secret_value()
+        try:  # named here: a validation error would point at the file, which is not at fault
+            check_database_url(url)
+        except ValueError as exc:  # its message never repeats the URL (a password)
+            raise ConfigError(f"DATABASE_URL: {exc}") from None
+        raw["database_url"] = url
     raw["config_path"] = str(path)
     try:
         return Settings.model_validate(raw)

@@ -47,7 +47,7 @@ class _Strict(BaseModel):
 
 
 class HealthSettings(_Strict):
-    """`/healthz` and `/metrics` on a local port (DESIGN §4, issue 6)."""
+    """`/healthz` and `/metrics` on a local port."""
 
     #: serve /healthz and /metrics while `rotation-bot run` runs
     enabled: bool = True

@@ -3,25 +3,32 @@
 SQLite by default (a file next to the bot; `sqlite://` for a throwaway in-memory store),
 PostgreSQL through `DATABASE_URL`. Write transactions on SQLite start with BEGIN IMMEDIATE so
 two processes racing on one file serialise instead of failing half-way; on PostgreSQL the
-outbox is claimed with FOR UPDATE SKIP LOCKED so several workers share it (DESIGN §7).
+outbox is claimed with FOR UPDATE SKIP LOCKED so several workers share it. A database that
+cannot be opened or written is a `StorageError` (`bot.db_errors`) at once, not at the first
+alert: a bad URL is a `ConfigError`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import create_engine, event, func, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from bot import db_errors
 from bot.db_models import Base, DeliveryRow, DestinationRow, SchemaVersion
-from bot.db_url import normalize_database_url
+from bot.db_url import check_database_url, normalize_database_url
+from bot.errors import ConfigError, StorageError
+from bot.redact import register_secret
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +53,7 @@ def _sqlite_setup(engine: Engine) -> None:
         dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" event emit BEGIN
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(db_errors.BUSY_TIMEOUT * 1000)}")
         if engine.url.database not in (None, "", ":memory:"):
             cur.execute("PRAGMA journal_mode=WAL")
         cur.close()
@@ -73,14 +80,24 @@ class Store:
 
     def __init__(self, url: str = MEMORY_URL) -> None:
         url = normalize_database_url(url)  # postgresql:// means psycopg 3 here
+        try:
+            check_database_url(url)
+            register_secret(make_url(url).password)  # whatever prints a URL, never this
+        except ValueError as exc:  # never repeats the URL: it may hold a password
+            raise ConfigError(f"database URL: {exc}; {db_errors.FIX_URL}") from None
         self.url = url
         kwargs: dict = {}
         if url.startswith("sqlite"):
             if url in (MEMORY_URL, "sqlite:///:memory:"):
                 kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
             else:
-                kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}}
-        self.engine = create_engine(url, **kwargs)
+                timeout = db_errors.BUSY_TIMEOUT
+                kwargs = {"connect_args": {"check_same_thread": False, "timeout": timeout}}
+        try:
+            self.engine = create_engine(url, **kwargs)
+        except ImportError as exc:  # a dialect whose driver is not installed
+            shown = db_errors.describe_database(url)
+            raise ConfigError(f"{shown}: its driver is not installed ({exc.name})") from None
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
             _sqlite_setup(self.engine)
@@ -88,18 +105,33 @@ class Store:
         # an in-memory database is one connection shared by every thread (StaticPool): its
         # transactions must take turns, or two chat commands at once collide mid-transaction
         self._memory_lock = threading.RLock() if kwargs.get("poolclass") is StaticPool else None
-        self._create_schema()
+        try:
+            self._create_schema()
+        except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
+            self.engine.dispose()
+            raise db_errors.storage_error(exc, url) from exc
+        except StorageError:
+            self.engine.dispose()
+            raise
 
     def _create_schema(self) -> None:
+        """The tables, and one write: a database that cannot be written (read-only, full,
+        locked by another process) fails here, at the start, rather than at the first alert."""
         Base.metadata.create_all(self.engine)
         with self.transaction() as s:
             row = s.get(SchemaVersion, 1)
             if row is None:
                 s.add(SchemaVersion(id=1, version=SCHEMA_VERSION))
             elif row.version > SCHEMA_VERSION:
-                raise RuntimeError(
+                raise StorageError(
                     f"database schema v{row.version} is newer than this bot (v{SCHEMA_VERSION}); "
                     "upgrade rotation-bot"
+                )
+            else:
+                s.execute(
+                    update(SchemaVersion)
+                    .where(SchemaVersion.id == 1)
+                    .values(version=SchemaVersion.version)
                 )
 
     @contextlib.contextmanager

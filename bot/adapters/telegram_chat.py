@@ -1,10 +1,10 @@
-"""Telegram commands with python-telegram-bot: receive, dispatch, answer (issue 5).
+"""Telegram commands with python-telegram-bot: receive, dispatch, answer.
 
 One `Application` polls `getUpdates` inside the caller's event loop (no `run_polling()`:
 `initialize`, `start`, `updater.start_polling`, and the reverse on stop), so Telegram, Slack
-and the scheduler share one loop (STYLE §16). The handlers come from the one command table:
+and the scheduler share one loop. The handlers come from the one command table:
 a `CommandHandler` per `bot.commands.Command` (its name and aliases; `/cmd@botname` in groups),
-and `setMyCommands` from `menu()`, so /help, the menu and the handlers cannot drift (STYLE §6).
+and `setMyCommands` from `menu()`, so /help, the menu and the handlers cannot drift.
 
 What reaches the bot: commands anywhere; in private chats any text (`snapshot` works without
 the slash, and anything else gets the help hint); in groups and channels, text addressed to
@@ -43,6 +43,7 @@ from bot.adapters.telegram_replies import TelegramReplies
 from bot.adapters.telegram_sender import TelegramSender, telegram_limiter
 from bot.commands import COMMANDS, dispatch_text, menu
 from bot.commands_context import Caller, ChatType
+from bot.errors import ConfigError
 from bot.ratelimit import SendLimiter
 from bot.redact import register_secret
 from bot.render import reply_telegram as render
@@ -59,6 +60,10 @@ CHAT_TYPES: dict[str, ChatType] = {
     "channel": "channel",
 }
 _NEW = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+TOKEN_REFUSED = (
+    "Telegram refused TELEGRAM_BOT_TOKEN (revoked or mistyped?): copy the current token "
+    "from @BotFather (/mybots, API Token)"
+)
 
 
 def file_url(base_url: str) -> str:
@@ -149,10 +154,14 @@ class TelegramChat(ChatAdapter):
 
     async def start(self) -> None:
         """Connect now, or keep trying in the background if Telegram is unreachable
-        (`connected` tells when); a rejected token raises `InvalidToken` at once."""
+        (`connected` tells when). A refused token is a `ConfigError` at once, whose message
+        (unlike PTB's `InvalidToken`, which quotes the token) is safe to print."""
         try:
             await self._connector.start()
-        except BaseException:  # a refused token: close what initialize() opened, re-raise
+        except InvalidToken:
+            await self._close_requests()
+            raise ConfigError(TOKEN_REFUSED) from None
+        except BaseException:  # close what initialize() opened, re-raise
             await self._close_requests()
             raise
 

@@ -71,6 +71,41 @@ def test_unknown_key_and_bad_yaml(tmp_path) -> None:
         load_settings(_write(tmp_path, "data:\n  source: [demo\n"))
 
 
+def test_a_config_file_that_is_not_utf8_names_file_and_line(tmp_path) -> None:
+    path = tmp_path / "rotation.yaml"
+    path.write_bytes("data:\n  source: demo\n# Zürich\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=rf"^{path}:3: not UTF-8 text") as info:
+        load_settings(path)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 5000 + "]" * 5000,
+        "- " * 5000 + "x\n",
+        "data:\n" + "".join("  " * i + "a:\n" for i in range(1, 200)) + "  " * 200 + "1\n",
+    ],
+    ids=["flow", "block sequence", "block mapping"],
+)
+def test_deep_nesting_is_refused_before_python_recurses(tmp_path, text: str) -> None:
+    path = tmp_path / "rotation.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"^{path}:\d+: nested more than \d+ levels deep"):
+        load_settings(path)
+
+
+def test_an_unreadable_config_file_is_a_config_error(tmp_path, monkeypatch) -> None:
+    path = _write(tmp_path, "data: {source: demo}\n")
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(ConfigError, match=rf"^config file {path}: Permission denied$"):
+        load_settings(path)
+
+
 def test_rule_error_names_rule_field_and_line(tmp_path) -> None:
     path = _write(
         tmp_path,

@@ -1,16 +1,20 @@
 """Store: schema creation, reopening, transactions and outbox claims on SQLite (and on
-PostgreSQL when TEST_DATABASE_URL is set)."""
+PostgreSQL when TEST_DATABASE_URL is set); a database that cannot be used is one clear error,
+and one daemon holds a SQLite file."""
 
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from bot.db_models import AlertRow, DeliveryRow, DestinationRow
-from bot.store import Store, utcnow
+from bot.db_errors import daemon_lock, storage_error
+from bot.db_models import AlertRow, DeliveryRow, DestinationRow, SchemaVersion
+from bot.errors import ConfigError, StorageError
+from bot.store import MEMORY_URL, SCHEMA_VERSION, Store, utcnow
 
 
 @pytest.fixture
@@ -116,3 +120,84 @@ def test_future_rows_are_not_claimed(store: Store) -> None:
         s.add(_delivery(d.id, "later", next_attempt_at=utcnow() + timedelta(minutes=5), attempts=1))
     assert store.claim_deliveries("w") == []
     assert store.queue_counts().retrying == 1
+
+
+# --- a database that cannot be used: one StorageError that says why and what to do --------
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("directory", "is a directory"),
+        ("missing parent", "does not exist"),
+        ("corrupt", "not a SQLite database"),
+        ("read-only", "read-only"),
+    ],
+)
+def test_an_unusable_database_file_is_a_storage_error(tmp_path, case: str, expected: str) -> None:
+    path = tmp_path / "bot.db"
+    url = f"sqlite:///{path}"
+    if case == "directory":
+        path.mkdir()
+    elif case == "missing parent":
+        path = tmp_path / "gone" / "bot.db"
+        url = f"sqlite:///{path}"
+    elif case == "corrupt":
+        path.write_bytes(b"\x00garbage" * 1000)
+    elif case == "read-only":  # a read-only volume (root ignores file modes, so say it)
+        Store(url).close()
+        url = f"sqlite:///file:{path}?mode=ro&uri=true"
+    with pytest.raises(StorageError) as caught:
+        Store(url)
+    message = str(caught.value)
+    assert expected in message and str(path) in message and "\n" not in message
+
+
+def test_a_full_disk_while_running_is_a_storage_error(tmp_path) -> None:
+    """SQLite's SQLITE_FULL on a write after the start, as the command line translates it."""
+    path = tmp_path / "bot.db"
+    url = f"sqlite:///{path}"
+    store = Store(url)
+    try:
+        with store.connection() as conn:
+            pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+            conn.exec_driver_sql(f"PRAGMA max_page_count={pages}")
+        with pytest.raises(OperationalError) as caught, store.transaction() as s:
+            s.add_all([_alert(rule_id=f"r{i}", message="m" * 500) for i in range(50)])
+    finally:
+        store.close()
+    error = storage_error(caught.value, url)
+    assert isinstance(error, StorageError)
+    assert "full" in str(error) and str(path) in str(error) and "INSERT" not in str(error)
+
+
+def test_a_newer_schema_is_a_storage_error(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    store = Store(url)
+    with store.transaction() as s:
+        s.get(SchemaVersion, 1).version = SCHEMA_VERSION + 1
+    store.close()
+    with pytest.raises(StorageError, match="upgrade rotation-bot"):
+        Store(url)
+
+
+def test_an_unusable_url_is_a_config_error_without_its_password() -> None:
+    for url in ("not a url", "postgresql://bot:pw-secret-xyz@db:notaport/bot", "mysql://a:b@c/d"):
+        with pytest.raises(ConfigError) as caught:
+            Store(url)
+        assert "pw-secret-xyz" not in str(caught.value)
+        assert "database URL" in str(caught.value)
+
+
+def test_one_daemon_per_sqlite_file(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    with daemon_lock(url):
+        with pytest.raises(StorageError) as caught, daemon_lock(url):
+            pass
+        message = str(caught.value)
+        assert "another rotation-bot process" in message and str(os.getpid()) in message
+        assert str(tmp_path / "bot.db") in message
+    with daemon_lock(url):  # released at exit
+        pass
+    with daemon_lock(MEMORY_URL), daemon_lock(MEMORY_URL):  # nothing to share
+        pass

@@ -15,11 +15,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from telegram.error import InvalidToken
 
 from bot.adapters import chat_common
 from bot.adapters.telegram_chat import TelegramChat
 from bot.commands import COMMANDS, menu
+from bot.errors import ConfigError
 from bot.render import reply_telegram
 from bot.settings_delivery import DeliverySettings
 from tests.bot.adapters import chat_helpers
@@ -317,11 +317,16 @@ async def test_telegram_down_at_start_is_retried_in_the_background(
     assert answers(telegram_fake, 71)[0].startswith("Commands")
 
 
-async def test_a_rejected_token_fails_the_start(holder):
+async def test_a_rejected_token_fails_the_start_in_one_line_without_the_token(holder):
     async with FakeTelegram(token="999:the-real-one") as fake:
-        with pytest.raises(InvalidToken):
+        with pytest.raises(ConfigError) as caught:
             async with running(fake, holder):
                 pass
+    message = str(caught.value)
+    assert message.startswith("Telegram refused TELEGRAM_BOT_TOKEN")
+    assert TEST_TOKEN not in message and TEST_TOKEN.split(":")[1] not in message
+    # nothing in the chain holds it either (PTB's InvalidToken names the token)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
 
 async def test_message_is_not_modified_is_harmless(telegram_fake, holder, monkeypatch):
