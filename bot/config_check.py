@@ -1,17 +1,20 @@
 """`rotation-bot check-config`: what would start, and what is missing, without secrets.
 
 Errors (an invalid field, a bad rule) raise `ConfigError` naming the field and line before
-this runs; here only warnings remain: a destination whose platform has no token is a warning,
-not an error (DESIGN §4), so a config can be checked on a laptop without production tokens.
+this runs. Here the data files the source will read are looked for (a missing one is an
+error naming the field); the rest are warnings: a destination whose platform has no token is
+a warning, not an error, so a config can be checked on a laptop without production tokens.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
 from bot.destinations import console_wanted
+from bot.errors import ConfigError
 from bot.rules_config import build_rules
 from bot.settings import Secrets, Settings
 
@@ -34,7 +37,32 @@ def _db(url: str) -> str:
         return url.split(":", 1)[0] + ":…"
 
 
+def _missing_files(settings: Settings) -> list[str]:
+    """One line per data file the configured source would fail to read, naming its field.
+    Price files count only for the files source (the others never read them)."""
+    data = settings.data
+    wanted: list[tuple[str, Path | None]] = []
+    if data.source == "files":
+        if not data.prices:
+            return ["data.prices: source 'files' needs at least one price file"]
+        wanted += [("data.prices", p) for p in data.prices]
+    wanted += [
+        (f"data.{name}", getattr(data, name)) for name in ("members", "membership", "shares")
+    ]
+    problems = []
+    for name, path in wanted:
+        if path is None or path.is_file():
+            continue
+        what = "not a file" if path.exists() else "file not found"
+        problems.append(f"{name}: {what}: {path}")
+    return problems
+
+
 def check_config(settings: Settings, secrets: Secrets | None = None) -> ConfigReport:
+    """What would start; `ConfigError` (a line per problem) when a data file is missing."""
+    problems = _missing_files(settings)
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     secrets = secrets or Secrets()
     rules = build_rules(settings.rules, settings.config_path)
     r = ConfigReport()

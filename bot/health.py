@@ -1,20 +1,26 @@
 """`/healthz` and `/metrics` on a local port, for Docker's HEALTHCHECK and Prometheus.
 
 /healthz answers 200 only when the last evaluation ran recently on fresh data and no dead
-letter is older than the limit; otherwise 503. Both carry JSON with the reasons.
+letter is older than the limit; otherwise 503. Both carry JSON with the reasons. A database
+that cannot answer (locked by another process, unreachable) is a 503 with that reason within
+a few seconds: the probe waits `db_timeout` for a lock, not the store's 30 s.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pandas as pd
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from bot.db_models import DeliveryRow, Run
 from bot.metrics import BotMetrics
@@ -56,15 +62,46 @@ def missed_evaluations(
     return missed
 
 
+@contextlib.contextmanager
+def _session(store: Store, wait: float | None) -> Iterator[Session]:
+    """The store's transaction, waiting at most `wait` seconds (None: the store's own limits)
+    for a lock held by another process."""
+    ms = None if wait is None else max(1, round(wait * 1000))
+    if ms is None or (store.is_sqlite and store.engine.url.database in (None, "", ":memory:")):
+        with store.transaction() as s:  # an in-memory database has no other process
+            yield s
+    elif not store.is_sqlite:
+        with store.transaction() as s:
+            s.execute(text(f"SET LOCAL lock_timeout = {ms}"))
+            s.execute(text(f"SET LOCAL statement_timeout = {ms}"))
+            yield s
+    else:  # SQLite: the busy timeout of this connection, set before its BEGIN IMMEDIATE
+        with store.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            before = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+            raw.execute(f"PRAGMA busy_timeout={ms}")
+            try:
+                with Session(bind=conn, expire_on_commit=False) as s, s.begin():
+                    yield s
+            finally:
+                raw.execute(f"PRAGMA busy_timeout={int(before)}")
+
+
 def check_health(
-    store: Store, cfg: HealthSettings, now: datetime | None = None, delay_minutes: int = 30
+    store: Store,
+    cfg: HealthSettings,
+    now: datetime | None = None,
+    delay_minutes: int = 30,
+    wait: float | None = None,
 ) -> Health:
     """The verdict and its reasons, from the database alone (so any process can ask).
-    `delay_minutes`: how long after each close the evaluation is scheduled."""
+    `delay_minutes`: how long after each close the evaluation is scheduled; `wait`: seconds
+    to wait for a database lock (None: the store's own limits)."""
     now = now or utcnow()
     reasons: list[str] = []
     details: dict = {}
-    with store.transaction() as s:
+    with _session(store, wait) as s:
         run = s.scalars(select(Run).order_by(Run.id.desc()).limit(1)).first()
         dead_oldest = s.scalar(
             select(func.min(DeliveryRow.created_at)).where(DeliveryRow.status == "dead")
@@ -101,14 +138,29 @@ def check_health(
     return Health(ok=not reasons, reasons=tuple(reasons), details=details)
 
 
+def _database_trouble(exc: SQLAlchemyError) -> str:
+    """One line for the reason list: the driver's message ("database is locked")."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"database unavailable: {lines[0] if lines else type(cause).__name__}"
+
+
 class HealthServer:
-    """A tiny aiohttp server in the bot's event loop."""
+    """A tiny aiohttp server in the bot's event loop. `db_timeout`: seconds the health probe
+    waits for a database lock; the answer comes within about a second more, whatever the
+    database does (Docker's HEALTHCHECK gives up after 10 s)."""
 
     def __init__(
-        self, store: Store, cfg: HealthSettings, metrics: BotMetrics, delay_minutes: int = 30
+        self,
+        store: Store,
+        cfg: HealthSettings,
+        metrics: BotMetrics,
+        delay_minutes: int = 30,
+        db_timeout: float = 2.0,
     ) -> None:
         self.store, self.cfg, self.metrics = store, cfg, metrics
         self.delay_minutes = delay_minutes
+        self.db_timeout = db_timeout
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -119,10 +171,22 @@ class HealthServer:
         return app
 
     async def _healthz(self, _request: web.Request) -> web.Response:
-        health = await asyncio.to_thread(
-            check_health, self.store, self.cfg, None, self.delay_minutes
-        )
+        deadline = self.db_timeout + 1.0
+        try:
+            health = await asyncio.wait_for(asyncio.to_thread(self._check), deadline)
+        except TimeoutError:  # the thread finishes on its own; the answer cannot wait
+            health = Health(ok=False, reasons=(f"database did not answer within {deadline:g} s",))
         return web.json_response(health.to_json(), status=200 if health.ok else 503)
+
+    def _check(self) -> Health:
+        try:
+            return check_health(
+                self.store, self.cfg, None, self.delay_minutes, wait=self.db_timeout
+            )
+        except SQLAlchemyError as exc:
+            health = Health(ok=False, reasons=(_database_trouble(exc),))
+            log.warning("health: %s", health.reasons[0])
+            return health
 
     async def _metrics(self, _request: web.Request) -> web.Response:
         counts = await asyncio.to_thread(self.store.queue_counts)

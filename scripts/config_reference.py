@@ -90,6 +90,8 @@ def _yaml_comment(text: str, path: list[str]) -> str:
 def _type_name(tp: object) -> str:
     """A reader's name for a field type."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is typing.Annotated:  # validators ride along; the reader wants the type
+        return _type_name(args[0])
     if origin is typing.Literal:
         return " \\| ".join(str(a) for a in args)
     if origin in (typing.Union, types.UnionType):

@@ -7,7 +7,7 @@ running in the caller's event loop (STYLE §16). Two ways in (DESIGN §6):
   so no public URL is needed; slack-sdk keeps retrying when Slack is unreachable.
 - HTTP mode (SLACK_SIGNING_SECRET): `app.web_app(path=...)` served by aiohttp on a local port;
   bolt verifies each request's signature, and a bad, missing or stale (over 5 minutes)
-  signature gets 401.
+  signature gets 401, as does a timestamp header that is not an integer.
 
 Every listener calls `ack()` first (Slack wants it within 3 s) and answers after: a slash
 command through its response_url (works in any channel, even where the bot is not a member),
@@ -29,6 +29,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -50,6 +51,23 @@ log = logging.getLogger(__name__)
 
 SLASH_COMMAND = "/rotation"
 _ACTIONS = re.compile("^" + re.escape(render.ACTION_PREFIX))
+
+
+_TIMESTAMP = "X-Slack-Request-Timestamp"
+
+
+@web.middleware
+async def _reject_malformed_timestamp(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """401, as for any bad signature, when the timestamp header is not an integer: bolt's
+    verifier calls `int()` on it and would answer the `ValueError` with a 500."""
+    stamp = request.headers.get(_TIMESTAMP)
+    if stamp is not None:
+        try:
+            int(stamp)
+        except ValueError:
+            log.debug("slack: refused a request with a malformed %s header", _TIMESTAMP)
+            return web.json_response({"error": "invalid request"}, status=401)
+    return await handler(request)
 
 
 class SlackChat(ChatAdapter):
@@ -151,7 +169,9 @@ class SlackChat(ChatAdapter):
                 log.warning("slack: Socket Mode not connected yet; still trying")
             return
         host, port, path = self._http
-        self._runner = web.AppRunner(self.app.web_app(path=path, port=port))
+        web_app = self.app.web_app(path=path, port=port)
+        web_app.middlewares.append(_reject_malformed_timestamp)
+        self._runner = web.AppRunner(web_app)
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
         self.port = self._runner.addresses[0][1]

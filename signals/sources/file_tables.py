@@ -59,15 +59,34 @@ def read_header(path: Path) -> list[str]:
         import pyarrow.parquet as pq
 
         try:
-            return list(pq.read_schema(path).names)
+            names = list(pq.read_schema(path).names)
         except Exception as exc:  # pyarrow raises several unrelated types for a bad file
             raise DataFileError(f"{path}: cannot be read as Parquet: {exc}") from exc
+        _refuse_repeated(path, names)
+        return names
     try:
-        return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+        names = [str(c) for c in pd.read_csv(path, nrows=0).columns]
+        # the header as written: pandas renames a repeated name (AAPL, AAPL.1)
+        raw = pd.read_csv(path, nrows=1, header=None, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError as exc:
         raise DataFileError(f"{path}: empty file") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
         raise DataFileError(f"{path}: cannot be parsed as CSV: {exc}") from exc
+    _refuse_repeated(path, [str(c) for c in raw.iloc[0]])
+    return names
+
+
+def _refuse_repeated(path: Path, names: list[str]) -> None:
+    """A column named twice is ambiguous (which close is AAPL's?): an error naming both."""
+    first: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        key = name.strip()
+        if key in first:
+            raise DataFileError(
+                f"{path}: column '{key}' appears twice (columns {first[key]} and {position})"
+            )
+        if key:  # unnamed columns have their own message
+            first[key] = position
 
 
 def read_table(path: Path, usecols: list[str] | None = None, text: tuple[str, ...] = ()) -> Table:

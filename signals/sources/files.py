@@ -4,22 +4,27 @@ Accepted layouts, told apart by their columns:
 - long: ``date,ticker,close`` (adjusted close; ``volume`` and any other column ignored),
   as CSV, compressed CSV or Parquet;
 - wide: ``date`` plus one column per ticker (CSV or Parquet).
-Several files merge into one panel; a ticker in two files is an error naming both. Every
-problem (missing column, unparsable date, non-numeric or non-positive close, duplicate date
-and ticker, missing or empty file) is a `DataFileError` naming the file and the line (1-based,
-header = line 1) or the column.
+Several files merge into one panel; a ticker in two files is an error naming both. Sessions
+after the last completed one (by the wall clock: a future date or today's unfinished session)
+are dropped with one warning naming the files, so a typo such as 2099 cannot become the as-of
+session. Every problem (missing column, repeated column, unparsable date, non-numeric or
+non-positive close, duplicate date and ticker, missing or empty file) is a `DataFileError`
+naming the file and the line (1-based, header = line 1) or the column.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from signals import calendar
 from signals.errors import DataFileError, DataSourceError
 from signals.market import MarketData
 from signals.sources.file_tables import (
@@ -37,20 +42,29 @@ from signals.universe import Universe, load_universe
 
 __all__ = ["FilesSource", "load_cap_snapshots", "read_price_file", "read_price_files"]
 
+log = logging.getLogger(__name__)
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
 
 @dataclass(eq=False)
 class FilesSource:
-    """Closes from the user's files; `shares` optionally adds market-cap snapshots."""
+    """Closes from the user's files; `shares` optionally adds market-cap snapshots. `clock`
+    says what "now" is when dropping sessions that have not closed yet (tests pin it)."""
 
     prices: Sequence[Path]
     shares: Path | None = None
+    clock: Callable[[], datetime] = field(default=_wall_clock, repr=False)
     name: str = field(default="files", init=False)
     simulated: bool = field(default=False, init=False)
 
     def load(self, universe: Universe | None = None, end: pd.Timestamp | None = None) -> MarketData:
-        """The merged panel up to `end` (inclusive); members are `universe`, or the bundled
-        S&P 500 list when None."""
-        closes = read_price_files(self.prices)
+        """The merged panel up to `end` (inclusive) and never past the last completed
+        session; members are `universe`, or the bundled S&P 500 list when None."""
+        through = calendar.last_completed_session(self.clock())
+        closes = read_price_files(self.prices, through=through)
         caps = None if self.shares is None else load_cap_snapshots(self.shares)
         if end is not None:
             end = pd.Timestamp(end).normalize()
@@ -69,11 +83,16 @@ class FilesSource:
         )
 
 
-def read_price_files(paths: Sequence[Path | str]) -> pd.DataFrame:
-    """Merge several price files into one wide panel (see `read_price_file`)."""
+def read_price_files(
+    paths: Sequence[Path | str], through: pd.Timestamp | None = None
+) -> pd.DataFrame:
+    """Merge several price files into one wide panel (see `read_price_file`). Sessions after
+    `through` are dropped, with one warning naming the files that had any."""
     if not paths:
         raise DataSourceError("no price files given (use --prices PATH)")
     frames = {Path(p): read_price_file(p) for p in paths}
+    if through is not None:
+        frames = _drop_after(frames, pd.Timestamp(through).normalize())
     for (path_a, a), (path_b, b) in combinations(frames.items(), 2):
         common = a.columns.intersection(b.columns)
         if len(common):
@@ -82,7 +101,34 @@ def read_price_files(paths: Sequence[Path | str]) -> pd.DataFrame:
     merged = pd.concat(list(frames.values()), axis=1, join="outer").sort_index()
     merged = merged.reindex(columns=sorted(merged.columns))
     merged.index.name = "date"
+    if through is not None and merged.empty:
+        raise DataSourceError(
+            f"no closes on or before {through:%Y-%m-%d}, the last completed session, in "
+            + ", ".join(map(str, frames))
+        )
     return merged
+
+
+def _drop_after(
+    frames: dict[Path, pd.DataFrame], through: pd.Timestamp
+) -> dict[Path, pd.DataFrame]:
+    """Each frame without its sessions after `through`; one warning line lists what went."""
+    kept: dict[Path, pd.DataFrame] = {}
+    dropped: list[str] = []
+    for path, frame in frames.items():
+        late = frame.index[frame.index > through]
+        if len(late):
+            span = f"{late[0]:%Y-%m-%d}" + (f" to {late[-1]:%Y-%m-%d}" if len(late) > 1 else "")
+            dropped.append(f"{path} ({len(late)} session{'s' * (len(late) > 1)}, {span})")
+            frame = frame.loc[:through]
+        kept[path] = frame
+    if dropped:
+        log.warning(
+            "ignoring closes dated after %s, the last completed session: %s",
+            f"{through:%Y-%m-%d}",
+            "; ".join(dropped),
+        )
+    return kept
 
 
 def read_price_file(path: Path | str) -> pd.DataFrame:

@@ -272,6 +272,20 @@ async def test_http_mode_answers_signed_requests_only(slack_fake, holder, chat_s
     assert "rotation-bot 9.9.9" in seen(answers(slack_fake, "C501")[0])
 
 
+async def test_http_mode_answers_a_malformed_timestamp_with_401(slack_fake, holder):
+    """bolt's verifier calls int() on the header, so a non-integer one used to be a 500."""
+    body = urlencode(slack_fake.slash_command_payload("sector XLF", channel_id="C510"))
+    good = sign_slack_request(TEST_SIGNING_SECRET, body)
+    now = good["X-Slack-Request-Timestamp"]
+    async with running(slack_fake, holder, http=True) as chat:
+        for stamp in ("abc", "", f"{now}.5", "1e9", "0x10"):
+            headers = {**good, "X-Slack-Request-Timestamp": stamp}
+            assert await post(chat, body, headers) == 401, stamp
+        assert holder.contexts == []  # nothing ran
+        assert await post(chat, body, good) == 200
+        await until(slack_fake, lambda: answers(slack_fake, "C510"))
+
+
 async def test_http_mode_takes_button_clicks(slack_fake, holder):
     action = {"action_id": "rotation:0", "value": "sector XLE"}
     payload = block_actions(slack_fake, "C600", action, "1700000000.000600")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import logging
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -144,6 +146,41 @@ def test_source_refuses_an_end_before_all_data(tmp_path: Path) -> None:
         source.load(universe(), end=pd.Timestamp("2023-12-29"))
 
 
+#: 07:00 in New York on 2024-01-04: the last completed session is 2024-01-03
+BEFORE_JAN_4_CLOSE = datetime(2024, 1, 4, 12, 0, tzinfo=UTC)
+
+
+def test_sessions_after_the_last_completed_one_are_dropped_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    a = write(tmp_path, "a.csv", LONG)  # up to 2024-01-04, the session not yet closed
+    b = write(tmp_path, "b.csv", "date,SPY\n2024-01-03,470\n2099-01-05,471\n2099-01-06,472\n")
+    source = FilesSource(prices=[a, b], clock=lambda: BEFORE_JAN_4_CLOSE)
+    with caplog.at_level(logging.WARNING):
+        data = source.load(universe())
+    assert list(data.closes.index.strftime("%Y-%m-%d")) == ["2024-01-02", "2024-01-03"]
+    (record,) = caplog.records
+    message = record.getMessage()
+    assert "\n" not in message and "2024-01-03" in message, message
+    assert f"{a} (1 session, 2024-01-04)" in message, message
+    assert f"{b} (2 sessions, 2099-01-05 to 2099-01-06)" in message, message
+
+
+def test_the_wall_clock_drops_a_far_future_row_and_as_of_still_cuts(tmp_path: Path) -> None:
+    prices = write(tmp_path, "p.csv", LONG + "2099-01-05,AAA,13\n")
+    data = FilesSource(prices=[prices]).load(universe())  # the real clock
+    assert data.closes.index[-1] == pd.Timestamp("2024-01-04")
+    cut = FilesSource(prices=[prices]).load(universe(), end=pd.Timestamp("2024-01-03"))
+    assert cut.closes.index[-1] == pd.Timestamp("2024-01-03")
+
+
+def test_a_file_with_only_future_sessions_is_an_error(tmp_path: Path) -> None:
+    prices = write(tmp_path, "p.csv", "date,SPY\n2024-01-04,470\n")
+    source = FilesSource(prices=[prices], clock=lambda: BEFORE_JAN_4_CLOSE)
+    with pytest.raises(DataSourceError, match="no closes on or before 2024-01-03, the last comp"):
+        source.load(universe())
+
+
 # --- errors: each names the file and the line or column --------------------------------------
 
 OK = "date,ticker,close\n2024-01-02,AAA,1\n"  # header (line 1) and a good line 2
@@ -188,6 +225,35 @@ def test_bad_price_files_name_file_and_place(tmp_path: Path, text: str, message:
         read_price_file(path)
     assert str(info.value).startswith(str(path)), info.value
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("wide.csv", "date,AAPL,MSFT,AAPL\n2024-01-02,1,2,3\n"),
+        ("wide.csv.gz", "date,AAPL,MSFT,AAPL\n2024-01-02,1,2,3\n"),
+        ("long.csv", "date,AAPL,close,AAPL,ticker\n2024-01-02,1,2,3,AAA\n"),
+    ],
+)
+def test_a_repeated_column_is_refused_not_renamed(tmp_path: Path, name: str, text: str) -> None:
+    """pandas renames a repeated column (AAPL, AAPL.1), which became a phantom AAPL-1."""
+    path = write(tmp_path, name, text)
+    with pytest.raises(DataFileError) as info:
+        read_price_files([path])
+    assert str(info.value) == f"{path}: column 'AAPL' appears twice (columns 2 and 4)"
+    assert len(str(info.value).splitlines()) == 1
+
+
+def test_a_repeated_parquet_column_is_refused(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "wide.parquet"
+    columns = [pa.array(["2024-01-02"]), pa.array([1.0]), pa.array([2.0])]
+    pq.write_table(pa.Table.from_arrays(columns, names=["date", "AAPL", "AAPL"]), path)
+    with pytest.raises(DataFileError) as info:
+        read_price_file(path)
+    assert str(info.value) == f"{path}: column 'AAPL' appears twice (columns 2 and 3)"
 
 
 def test_missing_file(tmp_path: Path) -> None:
