@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from bot.adapters.senders import build_senders
 from bot.delivery import DeliveryReport, DeliveryWorker
-from bot.redact import install
+from bot.redact import install, install_hooks
 from bot.settings import load_settings
 from bot.store import Store, utcnow
 
@@ -76,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     install()
+    install_hooks()
     report = asyncio.run(_serve(args))
     c = report.counts
     print(
