@@ -17,7 +17,7 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
 WORKDIR /src
-# bot/defaults/rotation.yaml links to config/rotation.yaml: both are needed for `pip install .`
+# bot/config/defaults/rotation.yaml links to config/rotation.yaml: both are needed for `pip install .`
 COPY pyproject.toml README.md ./
 COPY config ./config
 COPY signals ./signals

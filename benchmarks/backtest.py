@@ -42,20 +42,20 @@ def run_once() -> tuple[dict[str, float], Any]:
 
     def imports() -> None:
         import benchmarks.realdata  # noqa: F401
-        import bot.backtest  # noqa: F401
-        import bot.market_state  # noqa: F401
+        import bot.alerts.backtest  # noqa: F401
+        import bot.alerts.market_state  # noqa: F401
         import bot.render.backtest_table  # noqa: F401
 
     _timed(times, "imports", imports)
     import pandas as pd
 
     from benchmarks.realdata import real_spec
-    from bot.backtest import run_backtest
-    from bot.market_state import as_of_session
+    from bot.alerts.backtest import run_backtest
+    from bot.alerts.market_state import as_of_session
+    from bot.config.rules import build_rules
+    from bot.config.settings import load_settings
     from bot.render.backtest_table import format_backtest
-    from bot.rules_config import build_rules
-    from bot.settings import load_settings
-    from signals.indicators import compute_signals
+    from signals.indicators.history import compute_signals
     from signals.snapshot import build_snapshot
     from signals.sources import load_market
 

@@ -46,7 +46,7 @@ def _start_fake(state: Path, scale: float) -> subprocess.Popen[bytes]:
 
 
 def _settings(chats: int, scale: float):  # -> Settings (imports kept out of module load)
-    from bot.settings import Settings
+    from bot.config.settings import Settings
 
     per = 1.0 / scale
     return Settings.model_validate(
@@ -69,9 +69,9 @@ def _settings(chats: int, scale: float):  # -> Settings (imports kept out of mod
 
 
 async def _deliver(db: str, settings, base_url: str) -> tuple[float, object]:
-    from bot.adapters.telegram_sender import TelegramSender
-    from bot.delivery import DeliveryWorker
-    from bot.store import Store, utcnow
+    from bot.delivery.worker import DeliveryWorker
+    from bot.platforms.telegram.sender import TelegramSender
+    from bot.storage.store import Store, utcnow
     from tests.fakes.telegram_api import TEST_TOKEN
 
     store = Store(db)
@@ -86,10 +86,10 @@ async def _deliver(db: str, settings, base_url: str) -> tuple[float, object]:
 
 
 def run(chats: int, scale: float) -> dict[str, float]:
-    from bot.destinations import sync_destinations
-    from bot.messages import AlertGroup
-    from bot.outbox import enqueue_alerts
-    from bot.store import Store
+    from bot.delivery.destinations import sync_destinations
+    from bot.model.messages import AlertGroup
+    from bot.storage.outbox import enqueue_alerts
+    from bot.storage.store import Store
     from tests.bot.outbox_helpers import alert_group
     from tests.fakes.server import RemoteFake
 
@@ -108,7 +108,7 @@ def run(chats: int, scale: float) -> dict[str, float]:
             endpoints = json.loads(state.read_text())
             gc.collect()
             gc.freeze()  # the setup's heap (10,000 destinations...) out of every GC pass, as
-            # a daemon does after start-up (see bot.delivery_main)
+            # a daemon does after start-up (see bot.runtime.delivery_main)
             cpu0 = time.process_time()
             elapsed, report = asyncio.run(_deliver(db, settings, endpoints["base_url"]))
             worker_cpu = time.process_time() - cpu0

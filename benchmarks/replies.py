@@ -95,11 +95,11 @@ async def _answered(remote, chat_id: int, timeout: float = 10.0) -> dict:
 
 
 async def _bench(endpoints: dict, requests: int, gap: float) -> tuple[list[Result], float]:
-    from bot.adapters.telegram_chat import TelegramChat
-    from bot.commands_context import Caller, ChatOptions, CommandContext
-    from bot.market_state import build_market_state
-    from bot.middleware import standard_middleware
-    from bot.settings import load_settings
+    from bot.alerts.market_state import build_market_state
+    from bot.commands.context import Caller, ChatOptions, CommandContext
+    from bot.commands.middleware import standard_middleware
+    from bot.config.settings import load_settings
+    from bot.platforms.telegram.chat import TelegramChat
     from tests.fakes.server import RemoteFake
     from tests.fakes.telegram_api import TEST_TOKEN
 

@@ -51,7 +51,7 @@ def _load(panel: str, members: int, sessions: int) -> Any:
 def _case(case: str, data: Any) -> Callable[[], object]:
     """The callable to time; everything it does not need to redo is prepared here."""
     from benchmarks.baselines import floor_breadth, member_closes, naive_breadth
-    from signals.indicators import compute_signals
+    from signals.indicators.history import compute_signals
 
     if case == "all":
         return lambda: compute_signals(data)
@@ -114,7 +114,7 @@ def profile(panel: str, repeat: int, members: int, sessions: int, top: int = 30)
     import cProfile
     import pstats
 
-    from signals.indicators import compute_signals
+    from signals.indicators.history import compute_signals
 
     data = _load(panel, members, sessions)
     compute_signals(data)  # warm-up: lazy imports, calendar, first-touch page faults

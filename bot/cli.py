@@ -19,9 +19,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.errors import ConfigError, StorageError
-from bot.redact import redact
-from bot.settings import Settings, load_settings
+from bot.config import Settings, load_settings
+from bot.model import ConfigError, StorageError, redact
 from signals.errors import SignalsError
 from signals.sources import SOURCE_NAMES
 
@@ -66,8 +65,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Compute every signal as of a session and print them."""
-    from bot.market_state import build_market_state
-    from bot.render.console import format_snapshot
+    from bot.alerts import build_market_state
+    from bot.render import format_snapshot
 
     settings = settings_from_args(args)
     state = build_market_state(settings.data.spec(), as_of=args.as_of)
@@ -81,8 +80,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _load_rules(settings: Settings, rules_file: Path | None) -> list:
     """The configured rules, or those of `--rules FILE` (a `rules:` list) instead."""
-    from bot.rules_config import build_rules
-    from bot.settings import read_yaml
+    from bot.config import build_rules, read_yaml
 
     if rules_file is None:
         return build_rules(settings.rules, settings.config_path)
@@ -95,9 +93,8 @@ def _load_rules(settings: Settings, rules_file: Path | None) -> list:
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Replay the rules over history on a throwaway in-memory store."""
-    from bot.backtest import run_backtest
-    from bot.market_state import build_market_state
-    from bot.render.backtest_table import format_backtest
+    from bot.alerts import build_market_state, run_backtest
+    from bot.render import format_backtest
 
     settings = settings_from_args(args)
     rules = _load_rules(settings, args.rules)
@@ -118,8 +115,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     --once (several may share a database)."""
     import asyncio
 
-    from bot.db_errors import daemon_lock, storage_error
-    from bot.run_modes import run_daemon, run_once
+    from bot.runtime import run_daemon, run_once
+    from bot.storage import daemon_lock, storage_error
 
     settings = settings_from_args(args)
     try:
@@ -135,7 +132,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Replay the simulated market session by session, alerts on the console."""
     import asyncio
 
-    from bot.run_modes import run_demo
+    from bot.runtime import run_demo
 
     settings = settings_from_args(args)
     if not args.verbose:  # the replay's per-session log lines would drown the alerts
@@ -148,9 +145,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """Answer chat commands typed on stdin, one per line, on a throwaway in-memory store."""
-    from bot.chat_console import chat_context, run_chat
-    from bot.market_state import build_market_state
-    from bot.store import MEMORY_URL, Store
+    from bot.alerts import build_market_state
+    from bot.runtime import chat_context, run_chat
+    from bot.storage import MEMORY_URL, Store
 
     settings = settings_from_args(args)
     if not args.verbose:  # the audit log's line per command would interleave the answers
@@ -167,7 +164,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Validate config and environment; print what would start (never a secret)."""
-    from bot.config_check import check_config
+    from bot.runtime import check_config
 
     if args.file and args.config:
         raise ConfigError("give the config file once: as FILE or with --config")
@@ -290,8 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _guard_secrets() -> None:
     """Mask every token of the environment in every log line, from any library (httpx logs
     Telegram URLs, which hold the token), and in whatever else reaches stderr."""
-    from bot.redact import install, install_hooks, register_secret
-    from bot.settings import Secrets
+    from bot.config import Secrets
+    from bot.model import install, install_hooks, register_secret
 
     install()
     install_hooks()
@@ -302,7 +299,7 @@ def _guard_secrets() -> None:
 
 def _known_error(exc: Exception) -> str | None:
     """What a failure the operator can act on says, in one line; None for a bug."""
-    from bot.db_errors import storage_error
+    from bot.storage import storage_error
 
     if isinstance(exc, ConfigError | SignalsError | StorageError):
         return str(exc)

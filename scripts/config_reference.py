@@ -27,8 +27,8 @@ from pathlib import Path
 import annotated_types
 from pydantic import BaseModel
 
-from bot.settings import Settings
-from bot.yaml_lines import locate
+from bot.config.settings import Settings
+from bot.config.yaml_lines import locate
 
 #: the README lines between which the table goes
 START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
@@ -213,7 +213,9 @@ def _cell(text: str) -> str:
 
 def render() -> str:
     """The Markdown table (without the README's markers)."""
-    yaml_text = (resources.files("bot.defaults") / "rotation.yaml").read_text(encoding="utf-8")
+    yaml_text = (resources.files("bot.config.defaults") / "rotation.yaml").read_text(
+        encoding="utf-8"
+    )
     out = ["| Key | Type | Default | Meaning |", "| --- | --- | --- | --- |"]
     for r in rows(Settings, Settings(), yaml_text):
         out.append(

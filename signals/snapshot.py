@@ -19,8 +19,8 @@ import pandas as pd
 from signals import calendar
 from signals.errors import DataSourceError
 from signals.freshness import freshness_table
-from signals.indicators import SignalHistory
-from signals.indicators_json import iso_day, json_safe
+from signals.indicators.history import SignalHistory
+from signals.indicators.json_values import iso_day, json_safe
 from signals.market import MarketData
 
 #: Sessions back for the weekly and the monthly change (DESIGN §1).

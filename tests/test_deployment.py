@@ -34,10 +34,10 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.errors import ConfigError
-from bot.metrics import BotMetrics
-from bot.settings import Secrets, load_settings
-from bot.settings_app import ENV_OVERRIDES, with_environment
+from bot.config.app import ENV_OVERRIDES, with_environment
+from bot.config.settings import Secrets, load_settings
+from bot.model.errors import ConfigError
+from bot.runtime.metrics import BotMetrics
 from tests import docker_replay as dr
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -334,7 +334,7 @@ def test_image_contents_run_as_nobody() -> None:
         check = _run(prefix, ["rotation-bot", "check-config"], env, data, timeout=60)
         assert check.returncode == 0, check.stderr
         assert f"sqlite:///{data}/rotation-bot.db" in check.stdout
-        assert "site-packages/bot/defaults/rotation.yaml" in check.stdout
+        assert "site-packages/bot/config/defaults/rotation.yaml" in check.stdout
         evaluated = _run(prefix, ["rotation-bot", "evaluate", "--json"], env, data, timeout=120)
         assert evaluated.returncode == 0, evaluated.stderr
         assert json.loads(evaluated.stdout)["source"] == "demo"

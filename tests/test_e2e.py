@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import Store
+from bot.storage.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 D1, D2 = "2026-06-01", "2026-07-16"

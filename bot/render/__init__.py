@@ -1,0 +1,48 @@
+"""Platform-neutral presentation: wording, layout, splitting, charts, number formatting."""
+
+from bot.render import charts, texts
+from bot.render.backtest_table import format_backtest
+from bot.render.charts import ChartMeta, snapshot_chart
+from bot.render.layout import alert_view
+from bot.render.reply_text import block_lines, error_line, heading, render_reply, table_lines
+from bot.render.snapshot_text import format_snapshot
+from bot.render.split import split_lines, utf16_len
+from bot.render.texts import (
+    APP_NAME,
+    ICON_APP,
+    ICON_LATE,
+    ICON_SIMULATED,
+    PART_OF,
+    SEP,
+    SIMULATED,
+    SIMULATED_NOTE,
+    format_value,
+    signal_unit,
+)
+
+__all__ = [
+    "APP_NAME",
+    "ChartMeta",
+    "ICON_APP",
+    "ICON_LATE",
+    "ICON_SIMULATED",
+    "PART_OF",
+    "SEP",
+    "SIMULATED",
+    "SIMULATED_NOTE",
+    "alert_view",
+    "block_lines",
+    "charts",
+    "error_line",
+    "format_backtest",
+    "format_snapshot",
+    "format_value",
+    "heading",
+    "render_reply",
+    "signal_unit",
+    "snapshot_chart",
+    "split_lines",
+    "table_lines",
+    "texts",
+    "utf16_len",
+]

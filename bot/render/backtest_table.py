@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.backtest import BacktestResult
-from bot.texts import SIMULATED
+from bot.model import BacktestResult
+from bot.render.texts import SIMULATED
 
 
 def _pct(v: float | None) -> str:

@@ -1,7 +1,7 @@
 """What an alert message says, before any markup: one view shared by every renderer.
 
 The Telegram, Slack and console renderers differ only in markup and escaping; the words, the
-order and the numbers come from here (and the wording from `bot.texts`), so the three
+order and the numbers come from here (and the wording from `bot.render.texts`), so the three
 platforms cannot drift apart. Every data string is flattened to one line (`one_line`) so the
 layout's lines stay lines: no rule message can start a fake item, a Slack quote or a console
 `[alert]` line of its own.
@@ -13,12 +13,9 @@ import math
 from dataclasses import dataclass
 from datetime import date
 
-from bot import texts
-from bot.messages import AlertGroup, AlertItem
-from bot.render.split import one_line
-
-#: Separator between the details of one item ("value 67.3 · threshold 65 · …").
-SEP = " · "
+from bot.model import AlertGroup, AlertItem, one_line
+from bot.render import texts
+from bot.render.texts import SEP
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,11 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
-from bot.render.split import one_line
-from bot.reply import Button, Reply, Table
-from bot.texts import APP_NAME, SIMULATED
+from bot.model import Button, Reply, Table, one_line
+from bot.render.texts import APP_NAME, SEP, SIMULATED
 
 #: between table columns: two spaces keep right-aligned numbers apart on a narrow screen
 GAP = "  "
-#: separator inside a heading ("Market snapshot · 2026-10-30 · as of …")
-SEP = " · "
 AS_OF = "as of {date}"
 CHART_SAVED = "Chart: {path}"
 CHART_ALT = "Chart: {alt}"

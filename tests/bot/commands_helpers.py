@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.commands import dispatch_text
-from bot.commands_context import Caller, ChatOptions, CommandContext
-from bot.reply import Reply
+from bot.commands.context import Caller, ChatOptions, CommandContext
+from bot.commands.table import dispatch_text
+from bot.model.reply import Reply
 
 NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 
@@ -25,7 +25,7 @@ NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 def load_state(data: object) -> object:
     """`state_from_data(data)`; skips while signals/snapshot.py (issue 2) is not in the tree."""
     market_state = pytest.importorskip(
-        "bot.market_state", reason="signals/snapshot.py (issue 2) has not landed yet"
+        "bot.alerts.market_state", reason="signals/snapshot.py (issue 2) has not landed yet"
     )
     return market_state.state_from_data(data)
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bot.rules_config import build_rules
-from bot.settings import load_settings
-from signals.indicators import SignalHistory, compute_signals
+from bot.config.rules import build_rules
+from bot.config.settings import load_settings
+from signals.indicators.history import SignalHistory, compute_signals
 from signals.market import MarketData
-from signals.rules import RuleSpec
+from signals.rules.step import RuleSpec
 from signals.sources.demo import DemoSource
 from tests.bot.db_helpers import database_url
 

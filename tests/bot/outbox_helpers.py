@@ -11,14 +11,15 @@ from datetime import date
 
 from sqlalchemy import select
 
-from bot.adapters.base import Adapter, Address, PartCallback, SendResult
-from bot.db_models import DeliveryRow, DestinationRow
-from bot.destinations import sync_destinations
-from bot.errors import DeliveryError
-from bot.messages import AlertGroup, AlertItem, TextMessage
-from bot.outbox import enqueue_alerts
-from bot.settings import Settings
-from bot.store import Store
+from bot.config.settings import Settings
+from bot.delivery.destinations import sync_destinations
+from bot.delivery.sender import Adapter
+from bot.model.address import Address, PartCallback, SendResult
+from bot.model.errors import DeliveryError
+from bot.model.messages import AlertGroup, AlertItem, TextMessage
+from bot.storage.outbox import enqueue_alerts
+from bot.storage.store import Store
+from bot.storage.tables import DeliveryRow, DestinationRow
 
 SESSION = date(2026, 3, 2)
 

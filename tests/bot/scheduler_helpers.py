@@ -9,7 +9,7 @@ from datetime import datetime
 
 @dataclass
 class RecordingRuntime:
-    """A `bot.jobs.JobRuntime` that records (job, now) and can be made slow or failing."""
+    """A `bot.runtime.jobs.JobRuntime` that records (job, now) and can be made slow or failing."""
 
     calls: list[tuple[str, datetime]] = field(default_factory=list)
     delay: float = 0.0

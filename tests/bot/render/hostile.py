@@ -12,7 +12,7 @@ from datetime import date
 
 from hypothesis import strategies as st
 
-from bot.messages import AlertGroup, AlertItem
+from bot.model.messages import AlertGroup, AlertItem
 
 HOSTILE = (
     "<b>bold</b>",

@@ -9,7 +9,7 @@ from datetime import date
 
 from hypothesis import strategies as st
 
-from bot.reply import (
+from bot.model.reply import (
     MAX_BLOCK,
     MAX_BLOCKS,
     MAX_BUTTONS,

@@ -9,11 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.commands import COMMANDS, dispatch_text
-from bot.commands_context import CommandContext
-from bot.market_state import state_from_data
-from bot.render import reply_slack, reply_telegram, reply_text
-from bot.reply import Reply
+from bot.alerts.market_state import state_from_data
+from bot.commands.context import CommandContext
+from bot.commands.table import COMMANDS, dispatch_text
+from bot.model.reply import Reply
+from bot.platforms.slack import render_reply as reply_slack
+from bot.platforms.telegram import render_reply as reply_telegram
+from bot.render import reply_text
 from tests.bot.commands_helpers import caller, context
 from tests.bot.render.replies import replies_st, slack_checked, telegram_visible
 

@@ -3,8 +3,8 @@ errors, no control characters, charts named by path."""
 
 from __future__ import annotations
 
+from bot.model.reply import Button, Chart, Reply, Table
 from bot.render.reply_text import display_width, error_line, heading, render_reply, table_lines
-from bot.reply import Button, Chart, Reply, Table
 from tests.bot.render.replies import DAY, hostile_reply
 
 

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.render.split import hard_split, one_line, split_lines, utf16_len
+from bot.model.text import one_line
+from bot.render.split import hard_split, split_lines, utf16_len
 
 ENTITY = re.compile(r"&(?:amp|lt|gt);")
 BROKEN_ENTITY = re.compile(r"&(?!(?:amp|lt|gt);)")

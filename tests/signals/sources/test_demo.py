@@ -1,7 +1,7 @@
 """The demo market: shape, determinism, internal consistency, and the scenario it promises.
 
 Every number is re-derived here with small, plain numpy computations of the DESIGN §1
-definitions (not through `signals.indicators`), so a test fails if the generator drifts.
+definitions (not through `signals.indicators.history`), so a test fails if the generator drifts.
 """
 
 from __future__ import annotations

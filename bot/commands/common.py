@@ -1,0 +1,207 @@
+"""Helpers every command module shares: reading the cached state, formatting, charts, errors.
+
+Commands read the cached `MarketState` (`ctx.state()`) and never recompute a signal: values
+come from the snapshot, changes of details from the stored history by position, exactly as
+the snapshot defines them (value_t - value_(t-5) and value_(t-21); DESIGN §1).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from bot.commands.context import CommandContext
+from bot.model import Button, Chart, Reply
+from bot.render import ChartMeta, format_value, signal_unit
+from bot.render import texts as T
+
+if TYPE_CHECKING:
+    from bot.alerts import MarketState
+
+#: Sessions back for the 1-week and 1-month changes (DESIGN §1).
+WEEK, MONTH = 5, 21
+
+
+class CommandError(Exception):
+    """A request the command cannot serve (bad argument, unknown name, missing data).
+
+    Expected, so not logged with a traceback: `dispatch` turns it into an error `Reply`
+    with the message, the usage line when given, and suggestion buttons.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        title: str = T.ERROR_TITLE,
+        buttons: Sequence[Button] = (),
+        usage: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.title = title
+        self.buttons = tuple(buttons)
+        self.usage = usage
+
+
+def need_state(ctx: CommandContext) -> MarketState:
+    state = ctx.state()
+    if state is None:
+        raise CommandError(T.NO_STATE)
+    return state
+
+
+def as_of_date(state: MarketState) -> date:
+    return pd.Timestamp(state.snapshot.as_of).date()
+
+
+def number(value: Any) -> float | None:
+    """A finite float, or None (NaN, None, strings)."""
+    if value is None or isinstance(value, bool | str):
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A value with its 1-week and 1-month changes (None where missing)."""
+
+    value: float | None
+    change_1w: float | None
+    change_1m: float | None
+
+
+def unit_of(path: str) -> str:
+    """The unit of a signal or detail path: details named like breadth or volatility are %,
+    returns and spreads pp, counts none; a bare signal id has its label's unit."""
+    signal_id, _, detail = path.partition(".")
+    if not detail:
+        return signal_unit(signal_id)
+    if detail.startswith("breadth") or detail in ("value",):
+        return "%"
+    if detail in ("above", "used", "companies_used", "missing_caps"):
+        return ""
+    if detail.startswith("vol_") and not detail.endswith(("_vs_xlk", "_vs_spy")):
+        return "%"
+    if detail.startswith("ret_") and not detail.endswith(("_vs_xlk", "_vs_spy")):
+        return "%"
+    return signal_unit(signal_id) or "pp"
+
+
+def history_position(state: MarketState) -> int:
+    return state.history.position(state.snapshot.as_of)
+
+
+def series_reading(state: MarketState, path: str) -> Reading:
+    """Value and changes of any signal path from the history, at the snapshot's session."""
+    series = state.history.series(path)
+    pos = history_position(state)
+
+    def at(i: int) -> float | None:
+        return number(series.iloc[i]) if 0 <= i < len(series) else None
+
+    now = at(pos)
+    week, month = at(pos - WEEK), at(pos - MONTH)
+    return Reading(
+        now,
+        None if now is None or week is None else now - week,
+        None if now is None or month is None else now - month,
+    )
+
+
+def reading(state: MarketState, path: str) -> Reading:
+    """A signal's reading from the snapshot (its own numbers), a detail's from the history."""
+    if "." not in path:
+        r = state.snapshot.signals.get(path)
+        if r is not None:
+            return Reading(number(r.value), number(r.change_1w), number(r.change_1m))
+    return series_reading(state, path)
+
+
+def fmt(value: float | None, unit: str, signed: bool = False) -> str:
+    return format_value(value, unit, signed)
+
+
+def fmt_change(value: float | None, unit: str) -> str:
+    """A change: signed, in points for % and pp values ("+1.2 pp"), plain for counts."""
+    if value is None:
+        return "—"
+    if unit in ("%", "pp"):
+        text = f"{value:+.1f} pp"
+        return "0.0 pp" if text in ("+0.0 pp", "-0.0 pp") else text
+    text = f"{value:+.0f}" if float(value).is_integer() else f"{value:+.1f}"
+    return "0" if text in ("+0", "-0") else text
+
+
+def freshness_line(state: MarketState) -> str:
+    snap = state.snapshot
+    fresh = snap.freshness
+    last = "none" if fresh.last_session is None else pd.Timestamp(fresh.last_session).date()
+    coverage = number(fresh.coverage)
+    return T.FRESHNESS.format(
+        last=last,
+        stale=fresh.stale_sessions,
+        coverage="—" if coverage is None else f"{coverage * 100:.1f}%",
+        source=snap.source,
+    )
+
+
+def window(series: pd.Series, state: MarketState, sessions: int) -> pd.Series:
+    """The last `sessions` sessions of `series` up to the snapshot's session."""
+    pos = history_position(state) if series.index.equals(state.history.sessions) else None
+    if pos is None:
+        series = series.loc[: pd.Timestamp(state.snapshot.as_of)]
+        return series.iloc[-sessions:]
+    return series.iloc[max(0, pos + 1 - sessions) : pos + 1]
+
+
+def chart_meta(state: MarketState) -> ChartMeta:
+    snap = state.snapshot
+    return ChartMeta(source=str(snap.source), as_of=as_of_date(state), simulated=snap.simulated)
+
+
+def chart(
+    ctx: CommandContext,
+    state: MarketState,
+    key: Hashable,
+    alt: str,
+    render: Callable[[], bytes],
+    filename: str = "chart.png",
+) -> Chart | None:
+    """The chart for `key` (cached for this state), or None when charts are switched off."""
+    if not ctx.options.charts:
+        return None
+    png = ctx.cache.get(key, state, render)
+    return Chart(png=png, alt=alt, filename=filename)
+
+
+def market_reply(
+    state: MarketState,
+    command: str,
+    title: str,
+    blocks: Sequence[str],
+    **kw: Any,
+) -> Reply:
+    """A reply about the market: as-of, the simulated flag and its note, a refresh button."""
+    blocks = list(blocks)
+    if state.snapshot.simulated:
+        blocks.append(T.REPLY_SIMULATED)
+    buttons = (*kw.pop("buttons", ()), Button(T.REFRESH, command, kind="refresh"))
+    return Reply(
+        title=title,
+        blocks=tuple(blocks),
+        buttons=buttons,
+        simulated=bool(state.snapshot.simulated),
+        as_of=as_of_date(state),
+        command=command,
+        **kw,
+    )

@@ -1,0 +1,354 @@
+"""Market commands: snapshot, breadth, sector, sectors, chart. Read-only, from the cached state."""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from bot.commands.common import (
+    CommandError,
+    as_of_date,
+    chart,
+    chart_meta,
+    fmt,
+    fmt_change,
+    freshness_line,
+    market_reply,
+    need_state,
+    number,
+    reading,
+    unit_of,
+    window,
+)
+from bot.commands.context import CommandContext
+from bot.commands.parse import CommandRequest
+from bot.commands.sector_names import SECTORS, resolve_sector, suggest_sectors
+from bot.model import Button, Reply, Table, echo
+from bot.render import charts
+from bot.render import texts as T
+from signals.market import SECTOR_ETFS
+
+if TYPE_CHECKING:
+    from bot.alerts import MarketState
+
+
+def _row(state: MarketState, path: str, label: str) -> tuple[str, str, str, str]:
+    r = reading(state, path)
+    unit = unit_of(path)
+    return (label, fmt(r.value, unit), fmt_change(r.change_1w, unit), fmt_change(r.change_1m, unit))
+
+
+def _closes(state: MarketState, ticker: str, sessions: int) -> pd.Series:
+    closes = state.data.closes
+    if ticker not in closes.columns:
+        return pd.Series(dtype=float)
+    return window(closes[ticker], state, sessions)
+
+
+# --- snapshot -------------------------------------------------------------------------------
+
+
+def snapshot(req: CommandRequest, ctx: CommandContext) -> Reply:
+    """Breadth, equal vs cap weight, small caps, top-10 share and the regime, with changes."""
+    state = need_state(ctx)
+    snap = state.snapshot
+    rows = tuple(_row(state, path, label) for path, label in T.SNAPSHOT_ROWS.items())
+    blocks: list[str] = []
+    regime = snap.signals.get("rotation_regime")
+    if regime is not None:
+        label = regime.details.get("label") or "unknown"
+        held = number(regime.value)
+        if label == "unknown" or held is None:
+            head = T.REGIME_UNKNOWN
+        else:
+            head = T.REGIME.format(label=label, held=f"{held:.0f}")
+        reasons = [f"• {r}" for r in regime.details.get("reasons") or ()]
+        blocks.append("\n".join([head, *reasons]))
+    top = snap.signals.get("top10_share")
+    companies = (top.details.get("companies") or [])[:3] if top is not None else []
+    if companies:
+        names = ", ".join(f"{c['company']} {fmt(number(c.get('weight')), '%')}" for c in companies)
+        blocks.append(T.TOP_COMPANIES.format(names=names))
+    blocks.append(freshness_line(state))
+    n = ctx.options.chart_sessions
+    picture = chart(
+        ctx,
+        state,
+        ("snapshot", n),
+        T.SNAPSHOT_CHART_ALT,
+        lambda: charts.snapshot_chart(
+            window(state.history.series("breadth_200d"), state, n),
+            window(state.history.series("breadth_50d"), state, n),
+            _closes(state, "RSP", n),
+            _closes(state, "SPY", n),
+            chart_meta(state),
+        ),
+        "snapshot.png",
+    )
+    return market_reply(
+        state,
+        "snapshot",
+        T.SNAPSHOT_TITLE.format(date=as_of_date(state)),
+        blocks,
+        table=Table(T.SNAPSHOT_HEADER, rows),
+        chart=picture,
+    )
+
+
+# --- breadth --------------------------------------------------------------------------------
+
+
+def breadth(req: CommandRequest, ctx: CommandContext) -> Reply:
+    """200- and 50-day breadth with changes and counts, and its chart."""
+    state = need_state(ctx)
+    rows = []
+    for sid, label in T.BREADTH_ROWS.items():
+        label_, now, week, month = _row(state, sid, label)
+        r = state.snapshot.signals.get(sid)
+        details = {} if r is None else r.details
+        above, used = number(details.get("above")), number(details.get("used"))
+        counts = "—" if above is None or used is None else f"{above:.0f}/{used:.0f}"
+        rows.append((label_, now, week, month, counts))
+    n = ctx.options.chart_sessions
+    picture = chart(
+        ctx,
+        state,
+        ("breadth", n),
+        T.BREADTH_CHART_ALT,
+        lambda: charts.breadth_chart(
+            window(state.history.series("breadth_200d"), state, n),
+            window(state.history.series("breadth_50d"), state, n),
+            chart_meta(state),
+        ),
+        "breadth.png",
+    )
+    return market_reply(
+        state,
+        "breadth",
+        T.BREADTH_TITLE.format(date=as_of_date(state)),
+        [T.BREADTH_NOTE, freshness_line(state)],
+        table=Table(T.BREADTH_HEADER, tuple(rows)),
+        chart=picture,
+    )
+
+
+# --- sectors --------------------------------------------------------------------------------
+
+
+def _sector_value(state: MarketState, etf: str, detail: str = "") -> float | None:
+    """A sector's 3 m vs XLK (or a detail) at the snapshot. XLK's own spread is 0 by
+    definition when its return exists (the signal leaves it empty)."""
+    r = state.snapshot.signals.get(f"sector_{etf}")
+    if r is None:
+        return None
+    if not detail:
+        value = number(r.value)
+        if value is None and etf == "XLK" and number(r.details.get("ret_63")) is not None:
+            return 0.0
+        return value
+    value = number(r.details.get(detail))
+    if value is None and etf == "XLK" and detail.endswith("_vs_xlk"):
+        base = detail.removesuffix("_vs_xlk")
+        return 0.0 if number(r.details.get(base)) is not None else None
+    return value
+
+
+def _ranked(state: MarketState) -> list[tuple[str, float | None]]:
+    """Every sector ETF by 3 m vs XLK, best first, missing last (table order on ties)."""
+    values = [(etf, _sector_value(state, etf)) for etf in SECTORS]
+    return sorted(values, key=lambda ev: (ev[1] is None, -(ev[1] or 0.0)))
+
+
+def sectors(req: CommandRequest, ctx: CommandContext) -> Reply:
+    """All 13 sector instruments ranked in one table by 3 m return vs XLK."""
+    state = need_state(ctx)
+    ranked = _ranked(state)
+    rows = []
+    for i, (etf, value) in enumerate(ranked, start=1):
+        rows.append(
+            (
+                str(i),
+                etf,
+                SECTORS[etf].short,
+                fmt(value, "pp"),
+                fmt(_sector_value(state, etf, "ret_21_vs_xlk"), "pp"),
+                fmt(_sector_value(state, etf, "breadth_200d"), "%"),
+            )
+        )
+    picture = chart(
+        ctx,
+        state,
+        ("sectors",),
+        T.SECTORS_CHART_ALT,
+        lambda: charts.sector_bars(
+            [(SECTORS[e].display, v) for e, v in ranked], chart_meta(state), T.SECTORS_CHART_TITLE
+        ),
+        "sectors.png",
+    )
+    return market_reply(
+        state,
+        "sectors",
+        T.SECTORS_TITLE.format(date=as_of_date(state)),
+        [T.SECTORS_NOTE, freshness_line(state)],
+        table=Table(T.SECTORS_HEADER, tuple(rows), ("r", "l", "l", "r", "r", "r")),
+        chart=picture,
+        buttons=[Button(SECTORS[e].display, f"sector {e}") for e, _ in ranked],
+    )
+
+
+def _picker() -> Reply:
+    buttons = tuple(Button(s.display, f"sector {s.etf}") for s in SECTORS.values())
+    return Reply(title=T.PICK_SECTOR_TITLE, blocks=(T.PICK_SECTOR,), buttons=buttons)
+
+
+def sector(req: CommandRequest, ctx: CommandContext) -> Reply:
+    """One sector: returns and volatility vs XLK and SPY, member breadth, rank, chart."""
+    if not req.args:
+        return _picker()
+    text = " ".join(req.args)
+    etf = resolve_sector(text)
+    if etf is None:
+        close = suggest_sectors(text)
+        raise CommandError(
+            T.UNKNOWN_SECTOR.format(
+                name=echo(text), suggestions=", ".join(SECTORS[e].display for e in close)
+            ),
+            buttons=[Button(SECTORS[e].display, f"sector {e}") for e in close],
+        )
+    state = need_state(ctx)
+    info = SECTORS[etf]
+    r = state.snapshot.signals.get(f"sector_{etf}")
+    details = {} if r is None else r.details
+    rows = []
+    for label, key, unit in T.SECTOR_ROWS:
+        rows.append(
+            (
+                label,
+                fmt(number(details.get(key)), unit, signed=key.startswith("ret")),
+                fmt(_sector_value(state, etf, f"{key}_vs_xlk"), "pp"),
+                fmt(number(details.get(f"{key}_vs_spy")), "pp"),
+            )
+        )
+    header = tuple(h.format(etf=etf) for h in T.SECTOR_HEADER)
+    blocks = []
+    ranked = _ranked(state)
+    rank = next(i for i, (e, _) in enumerate(ranked, start=1) if e == etf)
+    blocks.append(
+        T.SECTOR_RANK.format(
+            value=fmt(_sector_value(state, etf), "pp"), rank=rank, total=len(ranked)
+        )
+    )
+    sector_breadth = number(details.get("breadth_200d"))
+    if etf in SECTOR_ETFS:
+        members = len(state.data.universe.sector_tickers(SECTOR_ETFS[etf]))
+        blocks.append(T.SECTOR_BREADTH.format(value=fmt(sector_breadth, "%"), members=members))
+    else:
+        blocks.append(T.SECTOR_NO_BREADTH.format(etf=etf))
+    blocks.append(freshness_line(state))
+    bench = "SPY" if etf == "XLK" else "XLK"
+    n = ctx.options.chart_sessions
+    has_breadth = etf in SECTOR_ETFS
+
+    def render() -> bytes:
+        b = window(state.history.series(f"sector_{etf}.breadth_200d"), state, n)
+        return charts.sector_chart(
+            _closes(state, etf, n),
+            _closes(state, bench, n),
+            etf,
+            bench,
+            b if has_breadth else None,
+            chart_meta(state),
+            T.SECTOR_CHART_TITLE.format(etf=etf, name=info.short, bench=bench),
+        )
+
+    alt = T.SECTOR_CHART_ALT.format(
+        label=f"{etf}/{bench}", breadth=T.SECTOR_CHART_ALT_BREADTH if has_breadth else ""
+    )
+    return market_reply(
+        state,
+        f"sector {etf}",
+        T.SECTOR_TITLE.format(etf=etf, name=info.name, date=as_of_date(state)),
+        blocks,
+        table=Table(header, tuple(rows)),
+        chart=chart(ctx, state, ("sector", etf, n), alt, render, f"sector_{etf}.png"),
+    )
+
+
+# --- chart SYMBOL [vs SYMBOL] ---------------------------------------------------------------
+
+
+def _ticker_args(args: tuple[str, ...]) -> tuple[str, str | None]:
+    """`RSP`, `RSP vs SPY`, `RSP SPY`, `RSP/SPY`, `RSP / SPY` -> ("RSP", "SPY" or None)."""
+    words = [w for a in args for w in a.replace("/", " / ").split()]
+    words = [w for w in words if w.lower() not in ("vs", "vs.", "versus", "/", "against")]
+    if not words:
+        raise CommandError(T.USAGE.format(usage="chart SYMBOL [vs SYMBOL]"))
+    if len(words) > 2:
+        raise CommandError(T.TOO_MANY_ARGS.format(command="chart", n=3, usage="chart RSP vs SPY"))
+    return words[0], (words[1] if len(words) == 2 else None)
+
+
+def _ticker(state: MarketState, word: str) -> str:
+    """A ticker in the data: as typed (BRK.B -> BRK-B), or a sector name's ETF."""
+    closes = state.data.closes
+    candidate = word.upper().replace(".", "-")
+    if candidate in closes.columns:
+        return candidate
+    etf = resolve_sector(word)
+    if etf is not None and etf in closes.columns:
+        return etf
+    known = [str(c) for c in closes.columns]
+    close = difflib.get_close_matches(candidate[:16], known, n=3, cutoff=0.4)
+    message = T.UNKNOWN_TICKER.format(name=echo(word))
+    if close:
+        message += " " + T.CLOSEST.format(suggestions=", ".join(close))
+    raise CommandError(message, buttons=[Button(c, f"chart {c}") for c in close])
+
+
+def _change(series: pd.Series, k: int) -> float | None:
+    valid = series.dropna()
+    if len(valid) <= k:
+        return None
+    return number(100.0 * (valid.iloc[-1] / valid.iloc[-1 - k] - 1.0))
+
+
+def chart_command(req: CommandRequest, ctx: CommandContext) -> Reply:
+    """A ratio chart (`chart RSP vs SPY`); one symbol is charted against SPY."""
+    a_word, b_word = _ticker_args(req.args)
+    state = need_state(ctx)
+    a = _ticker(state, a_word)
+    b: str | None = (
+        _ticker(state, b_word) if b_word is not None else ("SPY" if a != "SPY" else None)
+    )
+    if b == a:
+        raise CommandError(T.SAME_TICKER)
+    n = ctx.options.chart_sessions
+    sa = _closes(state, a, n)
+    sb = _closes(state, b, n) if b is not None else None
+    for ticker, s in ((a, sa), (b, sb)):
+        if s is not None and ticker is not None and s.dropna().empty:
+            raise CommandError(T.NO_PRICES.format(ticker=ticker))
+    label = a if b is None else f"{a}/{b}"
+    ratio = sa if sb is None else sa / sb
+    text = T.CHART_RATIO.format(
+        label=label, r63=fmt(_change(ratio, 63), "%", signed=True),
+        r252=fmt(_change(ratio, len(ratio.dropna()) - 1), "%", signed=True),
+    )  # fmt: skip
+    picture = chart(
+        ctx,
+        state,
+        ("chart", a, b, n),
+        T.CHART_ALT.format(label=label),
+        lambda: charts.ratio_chart(sa, sb, a, b, chart_meta(state)),
+        f"chart_{a}_{b or ''}.png".replace("_.png", ".png"),
+    )
+    command = f"chart {a}" + (f" vs {b}" if b_word is not None else "")
+    return market_reply(
+        state,
+        command,
+        T.CHART_TITLE.format(label=label, date=as_of_date(state)),
+        [text, freshness_line(state)],
+        chart=picture,
+    )

@@ -1,0 +1,260 @@
+"""The one command table, and `dispatch`: a parsed request + a context -> a neutral `Reply`.
+
+The same `COMMANDS` table registers the handlers on every platform, builds `help` and
+`help COMMAND`, and gives Telegram its command menu (`menu()` for setMyCommands), so they can
+never drift apart (STYLE §6). Commands know nothing of Telegram or Slack (STYLE §5): they
+return a `bot.model.reply.Reply` that each platform's renderer formats.
+
+Threading: command functions, `dispatch` and `dispatch_text` are synchronous and thread-safe.
+They do blocking work (SQLAlchemy queries, matplotlib rendering), so async adapters call
+them as ``await asyncio.to_thread(dispatch, request, ctx)``; the console may call them directly.
+Nothing is recomputed per request: market commands read `ctx.state()` (the cached state), and
+charts are cached per state.
+
+Order of checks in `dispatch`: `ErrorBoundary` (always, outermost), the context's middleware
+(audit log, allowlist, rate limit), then: parse errors, unknown commands (closest names
+suggested), argument counts, access (admin-only commands; in groups and channels, commands
+that change the chat's subscription need an admin), then the handler. A handler's
+`CommandError` becomes an error reply with the usage line; any other exception is the
+boundary's apology.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+
+from bot.commands.common import CommandError
+from bot.commands.context import CommandContext
+from bot.commands.history import history
+from bot.commands.market import breadth, chart_command, sector, sectors, snapshot
+from bot.commands.middleware import ErrorBoundary, Request, compose
+from bot.commands.parse import CommandRequest, ParseError, parse_command
+from bot.commands.sector_names import SECTORS
+from bot.commands.status import signals, status
+from bot.commands.subscriptions import mute, settings, settings_writes, subscribe, unsubscribe
+from bot.model import MAX_BUTTON_COMMAND_BYTES, Button, Reply, echo
+from bot.render import texts as T
+
+log = logging.getLogger("rotation_bot.commands")
+
+Handler = Callable[[CommandRequest, CommandContext], Reply]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One chat command.
+
+    summary: one line for `help` and Telegram's menu (3-256 characters).
+    usage: the syntax ("sector [NAME]").
+    min_args / max_args: how many words may follow (None: any number).
+    admin_only: only the platform's admins may run it, anywhere.
+    writes_chat: the request changes this chat's subscription (True, or a test of the
+        arguments); in groups and channels that needs an admin.
+    needs_chart: the reply normally carries a chart (adapters may show "sending a photo").
+    details: extra lines for `help COMMAND`.
+    """
+
+    name: str
+    aliases: tuple[str, ...]
+    summary: str
+    usage: str
+    handler: Handler
+    admin_only: bool = False
+    needs_chart: bool = False
+    min_args: int = 0
+    max_args: int | None = 0
+    writes_chat: bool | Callable[[tuple[str, ...]], bool] = False
+    details: str = ""
+    in_menu: bool = True
+
+    def writes(self, args: tuple[str, ...]) -> bool:
+        return self.writes_chat(args) if callable(self.writes_chat) else self.writes_chat
+
+
+def help_command(req: CommandRequest, ctx: CommandContext) -> Reply:
+    """The command list, or one command's usage and details."""
+    visible = [c for c in COMMANDS if ctx.caller.is_admin or not c.admin_only]
+    if not req.args:
+        lines = [f"{c.usage} — {c.summary}" for c in visible]
+        return Reply(title=T.HELP_TITLE, blocks=("\n".join(lines), T.HELP_FOOTER), command="help")
+    name = req.args[0].lower().lstrip("/")
+    cmd = find_command(name)
+    if cmd is None or cmd not in visible:
+        raise _unknown(name, ())
+    blocks = [T.USAGE.format(usage=cmd.usage), cmd.summary]
+    if cmd.details:
+        blocks.append(cmd.details)
+    if cmd.aliases:
+        blocks.append(T.HELP_ALIASES.format(aliases=", ".join(cmd.aliases)))
+    if cmd.admin_only:
+        blocks.append(T.HELP_ADMIN)
+    elif cmd.writes_chat:
+        blocks.append(T.HELP_ADMIN_GROUP)
+    return Reply(title=T.HELP_ONE_TITLE.format(name=cmd.name), blocks=tuple(blocks))
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("help", ("start", "h", "commands"), "What the bot can do", "help [COMMAND]",
+            help_command, max_args=1),
+    Command("snapshot", ("snap", "market", "now"),
+            "Breadth, equal vs cap weight, small caps, top-10 share, regime",
+            "snapshot", snapshot, needs_chart=True,
+            details="Each number with its change over 1 week and 1 month."),
+    Command("sector", ("sec",), "One sector vs tech and the S&P 500", "sector [NAME]", sector,
+            needs_chart=True, max_args=4,
+            details="NAME: an ETF (XLF), a GICS sector (health care) or a word such as banks, "
+                    "tech, energy, small caps, value. Without NAME: pick from a list."),
+    Command("sectors", ("ranking", "rank"), "All 13 sectors ranked vs tech", "sectors",
+            sectors, needs_chart=True),
+    Command("breadth", (), "Members above their 200- and 50-day averages", "breadth", breadth,
+            needs_chart=True),
+    Command("chart", ("ratio",), "Ratio chart, e.g. chart RSP vs SPY", "chart SYMBOL [vs SYMBOL]",
+            chart_command, needs_chart=True, min_args=1, max_args=3,
+            details="One symbol is charted against SPY. Sector names work too (chart banks)."),
+    Command("signals", ("rules", "alerts"), "Alert rules: state, value, trigger", "signals",
+            signals),
+    Command("history", (), "Past firings of a rule with forward returns", "history RULE",
+            history, min_args=1, max_args=1),
+    Command("subscribe", ("sub",), "Get alerts in this chat", "subscribe [RULE ...]", subscribe,
+            max_args=20, writes_chat=True,
+            details="Without RULE: all rules. RULE may also be a severity (info, warning)."),
+    Command("unsubscribe", ("unsub", "stop"), "Stop alerts in this chat", "unsubscribe",
+            unsubscribe, writes_chat=True),
+    Command("mute", (), "Pause alerts for a while", "mute DURATION", mute, min_args=1,
+            max_args=2, writes_chat=True, details="DURATION: 30m, 2h, 3d, 1w, or off."),
+    Command("settings", ("levels",), "This chat's message levels", "settings [KIND LEVEL]",
+            settings, max_args=2, writes_chat=settings_writes,
+            details="KIND: alert, resolved, data_health, digest, heartbeat, startup. "
+                    "LEVEL: on, silent (no notification sound), off."),
+    Command("status", (), "Last evaluation, next run, delivery queue", "status", status),
+)  # fmt: skip
+
+_BY_NAME: dict[str, Command] = {key: c for c in COMMANDS for key in (c.name, *c.aliases)}
+
+
+def find_command(name: str) -> Command | None:
+    return _BY_NAME.get(name.lower())
+
+
+def menu(*, admin: bool = False) -> list[tuple[str, str]]:
+    """(name, summary) for Telegram's setMyCommands; admin-only commands only for admins."""
+    return [(c.name, c.summary) for c in COMMANDS if c.in_menu and (admin or not c.admin_only)]
+
+
+def closest_commands(name: str, n: int = 3) -> list[str]:
+    """Command names (not aliases) closest to a mistyped `name`."""
+    names = list(_BY_NAME)
+    seen: list[str] = []
+    for match in difflib.get_close_matches(name.lower()[:32], names, n=n * 2, cutoff=0.5):
+        canonical = _BY_NAME[match].name
+        if canonical not in seen:
+            seen.append(canonical)
+    return seen[:n]
+
+
+def _unknown(name: str, args: tuple[str, ...]) -> CommandError:
+    close = closest_commands(name)
+    message = T.UNKNOWN_COMMAND.format(name=echo(name))
+    message += " " + (T.DID_YOU_MEAN.format(names=", ".join(close)) if close else T.SEND_HELP)
+    # keep the arguments when the whole line fits a button, else offer the bare command
+    lines = [" ".join((c, *args)) for c in close]
+    buttons = [
+        Button(c, line if len(line.encode()) <= MAX_BUTTON_COMMAND_BYTES else c)
+        for c, line in zip(close, lines, strict=True)
+    ]
+    return CommandError(message, buttons=buttons)
+
+
+def _refusal(message: str) -> Reply:
+    return Reply(title=T.ERROR_TITLE, blocks=(message,), is_error=True)
+
+
+def _run(request: Request, ctx: CommandContext) -> Reply:
+    """Match, check, handle: the innermost step of `dispatch`."""
+    if isinstance(request, ParseError):
+        token = request.token or echo(request.raw)
+        return _refusal(T.NOT_A_COMMAND.format(token=token))
+    try:
+        cmd = find_command(request.name)
+        if cmd is None:
+            raise _unknown(request.name, request.args)
+        n = len(request.args)
+        if n < cmd.min_args:
+            raise CommandError(T.TOO_FEW_ARGS.format(command=cmd.name, usage=cmd.usage))
+        if cmd.max_args is not None and n > cmd.max_args:
+            raise CommandError(
+                T.TOO_MANY_ARGS.format(command=cmd.name, n=cmd.max_args, usage=cmd.usage)
+            )
+        if cmd.admin_only and not ctx.caller.is_admin:
+            log.warning("refused %s: user %s is not an admin", cmd.name, echo(ctx.caller.user_id))
+            return _refusal(T.ADMIN_ONLY.format(command=cmd.name))
+        if ctx.caller.shared_chat and not ctx.caller.is_admin and cmd.writes(request.args):
+            log.warning(
+                "refused %s in %s chat %s: user %s is not an admin",
+                cmd.name,
+                ctx.caller.chat_type,
+                echo(ctx.caller.chat_id),
+                echo(ctx.caller.user_id),
+            )
+            return _refusal(T.ADMIN_ONLY_GROUP.format(command=cmd.name))
+        return cmd.handler(request, ctx)
+    except CommandError as exc:
+        blocks = [exc.message]
+        if exc.usage:
+            blocks.append(T.USAGE.format(usage=exc.usage))
+        return Reply(title=exc.title, blocks=tuple(blocks), buttons=exc.buttons, is_error=True)
+
+
+_BOUNDARY = ErrorBoundary()
+
+
+def dispatch(request: CommandRequest | ParseError, ctx: CommandContext) -> Reply:
+    """Run one parsed request through the middleware and the command table (in-process entry
+    point, STYLE §13). Never raises an `Exception`: a failure is a short apology reply."""
+    chain = compose((_BOUNDARY, *ctx.middleware), _run)
+    return chain(request, ctx)
+
+
+#: What `warm_cache` computes after a refresh: the replies people ask for most.
+WARM_COMMANDS: tuple[str, ...] = (
+    "snapshot",
+    "breadth",
+    "sectors",
+    *(f"sector {etf}" for etf in SECTORS),
+    "chart RSP vs SPY",
+    "chart IWM vs SPY",
+)
+
+
+def warm_cache(ctx: CommandContext, commands: Sequence[str] = WARM_COMMANDS) -> int:
+    """Render the common charts of the current state into `ctx.cache` (run it in a worker
+    thread after each refresh), so the first person to ask does not wait ~0.15 s a chart.
+    Bypasses the middleware; a failure is logged and skipped. Returns the replies warmed."""
+    warmed = 0
+    for line in commands:
+        request = parse_command(line)
+        cmd = find_command(request.name) if isinstance(request, CommandRequest) else None
+        if cmd is None or not isinstance(request, CommandRequest):
+            continue
+        try:
+            reply = cmd.handler(request, ctx)
+        except Exception:  # broad on purpose: warming is optional, a bug here must not
+            # stop the refresh that called it; the same command will report it when asked
+            log.exception("warming %r failed", line)
+            continue
+        warmed += not reply.is_error
+    return warmed
+
+
+def dispatch_text(
+    text: str | None, ctx: CommandContext, *, bot_names: Collection[str] = ()
+) -> Reply | None:
+    """Parse `text` and dispatch it; None when the bot should stay silent (empty text, or a
+    command addressed to another bot)."""
+    request = parse_command(text, bot_names=bot_names)
+    if isinstance(request, ParseError) and request.ignore:
+        return None
+    return dispatch(request, ctx)

@@ -1,0 +1,49 @@
+"""Plain-text rendering for the terminal (the console adapter and the CLI)."""
+
+from __future__ import annotations
+
+from bot.render.texts import SIMULATED, format_value, signal_label, signal_unit
+from signals.snapshot import MarketSnapshot
+
+
+def _change(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    return f"{value:+.1f}" + (" pp" if unit in ("%", "pp") else "")
+
+
+def format_snapshot(snap: MarketSnapshot) -> str:
+    """Every signal as one aligned table, with freshness and the simulated label on top."""
+    fresh = snap.freshness
+    head = f"rotation-bot — as of {snap.as_of:%Y-%m-%d} (source: {snap.source})"
+    if snap.simulated:
+        head += f" [{SIMULATED}]"
+    last = "none" if fresh.last_session is None else f"{fresh.last_session:%Y-%m-%d}"
+    lines = [
+        head,
+        f"data: last session {last}, {fresh.stale_sessions} stale session(s), "
+        f"coverage {fresh.coverage * 100:.1f}%",
+        "",
+    ]
+    rows = [("signal", "value", "1 week", "1 month")]
+    for sid, reading in snap.signals.items():
+        unit = signal_unit(sid)
+        rows.append(
+            (
+                f"{signal_label(sid)} [{sid}]",
+                format_value(reading.value, unit),
+                _change(reading.change_1w, unit),
+                _change(reading.change_1m, unit),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        lines.append(
+            f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}"
+        )
+    regime = snap.signals.get("rotation_regime")
+    if regime is not None:
+        label = regime.details.get("label", "unknown")
+        lines += ["", f"regime: {label}"]
+        lines += [f"  - {r}" for r in regime.details.get("reasons", [])]
+    return "\n".join(lines)

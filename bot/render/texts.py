@@ -1,0 +1,258 @@
+"""User-facing wording in one place, so every platform says the same thing (STYLE §15)."""
+
+from __future__ import annotations
+
+from signals.market import SECTOR_ETFS, SECTOR_SIGNAL_ETFS
+
+SIMULATED = "SIMULATED"
+SIMULATED_NOTE = "simulated market (demo data, not real prices)"
+
+#: signal id -> (short label, unit). Units: "%" a percentage, "pp" percentage points,
+#: "x" a P/E difference, "" a count.
+SIGNAL_LABELS: dict[str, tuple[str, str]] = {
+    "breadth_200d": ("Members above 200-day average", "%"),
+    "breadth_50d": ("Members above 50-day average", "%"),
+    "ew_vs_cw": ("Equal weight vs cap weight, 3 m (RSP−SPY)", "pp"),
+    "smallcap_rs": ("Small caps vs S&P 500, 3 m (IWM−SPY)", "pp"),
+    "top10_share": ("Top-10 companies' share of cap", "%"),
+    "mega7_contribution": ("Mega-7 share of YTD return", "%"),
+    "valuation": ("P/E gap S&P 500 − Russell 2000", "x"),
+    "rotation_regime": ("Broadening conditions met (of 4)", ""),
+}
+for _etf in SECTOR_SIGNAL_ETFS:
+    _name = SECTOR_ETFS.get(_etf, {"IWM": "Small caps", "VBR": "Small-cap value"}.get(_etf, _etf))
+    SIGNAL_LABELS[f"sector_{_etf}"] = (f"{_etf} {_name} vs XLK, 3 m", "pp")
+
+
+def signal_label(signal_id: str) -> str:
+    return SIGNAL_LABELS.get(signal_id, (signal_id, ""))[0]
+
+
+def signal_unit(signal_id: str) -> str:
+    return SIGNAL_LABELS.get(signal_id, (signal_id, ""))[1]
+
+
+def format_value(value: float | None, unit: str, signed: bool = False) -> str:
+    """A number as people read it: one decimal, its unit, an em dash when missing."""
+    if value is None:
+        return "—"
+    sign = "+" if signed and value > 0 else ""
+    if unit == "%":
+        return f"{sign}{value:.1f}%"
+    if unit == "pp":
+        return f"{value:+.1f} pp"
+    if unit == "x":
+        return f"{value:+.1f}"
+    return f"{sign}{value:.0f}" if float(value).is_integer() else f"{sign}{value:.1f}"
+
+
+# --- Alert messages (bot/render/layout.py builds them; each renderer only adds markup) ---
+APP_NAME = "rotation-bot"
+ICON_APP = "📈"
+ICON_SIMULATED = "🧪"
+ICON_WARNING = "⚠️"
+ICON_INFO = "🔔"
+ICON_RESOLVED = "✅"
+ICON_DATA = "🩺"
+ICON_LATE = "⏰"
+ALERT_HEADING_WARNING = "Warning:"
+ALERT_HEADING_INFO = "Alert:"
+ALERT_HEADING_RESOLVED = "Resolved:"
+ALERT_HEADING_DATA = "Data problem:"
+ALERT_AS_OF = "as of {date}"
+ALERT_VALUE = "value {value}"
+ALERT_THRESHOLD = "threshold {threshold}"
+ALERT_LABEL = "now {label}"
+ALERT_SESSION = "session {date}"
+ALERT_RULE = "rule {rule_id}"
+ALERT_LATE = "late: from {date}, delivered after downtime"
+ALERT_SOURCE = "Source: {source}"
+#: transition -> (singular, plural) for the counts in a message's title line
+ALERT_COUNT_WORDS: dict[str, tuple[str, str]] = {
+    "fired": ("alert", "alerts"),
+    "resolved": ("resolved", "resolved"),
+    "data_health": ("data problem", "data problems"),
+}
+#: prefix of each part when a long message is split, e.g. "(2/3)"
+PART_OF = "({index}/{total})"
+
+# =============================================================================================
+# Chat command replies (bot/commands*.py, bot/middleware.py). Plain text; {placeholders} are
+# filled by the commands.
+# =============================================================================================
+
+# --- chat command replies: generic ----------------------------------------------------------
+ERROR_TITLE = "Sorry"
+APOLOGY_TITLE = "Sorry, something went wrong"
+APOLOGY = "The error was logged (ref {ref}). Please try again in a moment."
+NOT_ALLOWED_TITLE = "Not available here"
+NOT_ALLOWED = "This bot only answers in chats its operator has allowed."
+RATE_LIMITED_TITLE = "Slow down"
+RATE_LIMITED = "At most {n} commands a minute. Try again in {seconds} s."
+ADMIN_ONLY = "Only the bot's admins can use {command}."
+ADMIN_ONLY_GROUP = (
+    "In groups and channels only the bot's admins can change subscriptions ({command})."
+)
+NOT_A_COMMAND = "“{token}” is not a command. Send help for the list."
+UNKNOWN_COMMAND = "Unknown command “{name}”."
+DID_YOU_MEAN = "Did you mean: {names}?"
+SEND_HELP = "Send help for the list of commands."
+TOO_FEW_ARGS = "{command} needs more: {usage}"
+TOO_MANY_ARGS = "{command} takes at most {n} argument(s): {usage}"
+USAGE = "Usage: {usage}"
+NO_STATE = "Market data is still loading. Try again in a minute."
+NO_STORE = "This bot runs without a database, so {command} is not available."
+REPLY_SIMULATED = "SIMULATED market: demo data, not real prices."
+FRESHNESS = (
+    "Data: last session {last}, {stale} stale session(s), coverage {coverage} · source {source}"
+)
+REFRESH = "Refresh"
+
+# --- help ---------------------------------------------------------------------------------
+HELP_TITLE = "Commands"
+HELP_FOOTER = "Send help COMMAND for details. End-of-day data; not investment advice."
+HELP_ONE_TITLE = "help: {name}"
+HELP_ALIASES = "Also: {aliases}"
+HELP_ADMIN = "(admins only)"
+HELP_ADMIN_GROUP = "(admins only in groups and channels)"
+
+# --- market -------------------------------------------------------------------------------
+SNAPSHOT_TITLE = "Market snapshot · {date}"
+SNAPSHOT_HEADER = ("", "Now", "1 w", "1 m")
+REGIME = "Regime: {label} ({held} of 4 broadening conditions)"
+REGIME_UNKNOWN = "Regime: unknown (inputs missing)"
+TOP_COMPANIES = "Largest companies: {names}"
+SNAPSHOT_CHART_ALT = "Breadth (200- and 50-day) and RSP/SPY over the last year"
+#: short row labels of the snapshot table (phone width); detail paths allowed
+SNAPSHOT_ROWS: dict[str, str] = {
+    "breadth_200d": "Above 200-day avg",
+    "breadth_50d": "Above 50-day avg",
+    "ew_vs_cw": "Equal vs cap wt, 3m",
+    "smallcap_rs": "Small caps vs SPY, 3m",
+    "smallcap_rs.iwm_qqq": "Small caps vs QQQ, 3m",
+    "top10_share": "Top-10 share of cap",
+    "rotation_regime": "Broadening (of 4)",
+}
+
+BREADTH_TITLE = "Breadth · {date}"
+BREADTH_HEADER = ("", "Now", "1 w", "1 m", "Above/used")
+BREADTH_ROWS: dict[str, str] = {"breadth_200d": "200-day", "breadth_50d": "50-day"}
+BREADTH_NOTE = "65% or more above the 200-day average is broad participation; below 50% is narrow."
+BREADTH_CHART_ALT = "Share of members above their 200- and 50-day averages over the last year"
+
+SECTOR_TITLE = "{etf} {name} · {date}"
+SECTOR_HEADER = ("", "{etf}", "vs XLK", "vs SPY")
+SECTOR_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("1 m return", "ret_21", "%"),
+    ("3 m return", "ret_63", "%"),
+    ("12 m return", "ret_252", "%"),
+    ("Volatility 12 m", "vol_252", "%"),
+)
+SECTOR_BREADTH = "Members above their 200-day average: {value} of {members} members."
+SECTOR_NO_BREADTH = "Member breadth is not computed for {etf} (no member list)."
+SECTOR_RANK = "3 m vs XLK: {value}, rank {rank} of {total}."
+SECTOR_CHART_TITLE = "{etf} ({name}) vs {bench}: ratio, up = {etf} leads"
+SECTOR_CHART_ALT = "{label} rebased to 100 over the last year{breadth}"
+SECTOR_CHART_ALT_BREADTH = ", with the members' 200-day breadth"
+PICK_SECTOR_TITLE = "Pick a sector"
+PICK_SECTOR = "Which sector? Or send sector NAME (e.g. sector banks)."
+UNKNOWN_SECTOR = "Unknown sector “{name}”. Closest: {suggestions}."
+
+SECTORS_TITLE = "Sectors vs tech · {date}"
+SECTORS_HEADER = ("#", "ETF", "Sector", "3m vs XLK", "1m vs XLK", ">200d")
+SECTORS_NOTE = "Ranked by 3-month return minus XLK's, in percentage points."
+SECTORS_CHART_TITLE = "3-month return vs XLK (pp)"
+SECTORS_CHART_ALT = "Bars: each sector's 3-month return minus XLK's"
+
+CHART_TITLE = "{label} · {date}"
+CHART_RATIO = "{label}: {r63} over 3 months, {r252} over 1 year."
+CHART_ALONE = "{label}: {r63} over 3 months, {r252} over 1 year."
+CHART_ALT = "{label} rebased to 100 over the last year, with its 50-day average"
+UNKNOWN_TICKER = "Unknown ticker “{name}”."
+CLOSEST = "Closest: {suggestions}."
+NO_PRICES = "No prices for {ticker} in the last year."
+SAME_TICKER = "Pick two different tickers, e.g. chart RSP vs SPY."
+
+# --- rules, status ------------------------------------------------------------------------
+SIGNALS_TITLE = "Alert rules · {date}"
+SIGNALS_HEADER = ("Rule", "State", "Value", "Trigger", "Last change")
+NO_RULES = "No alert rules are configured."
+RULES_NO_STATE = "No rule states stored yet: they appear after the first evaluation."
+RULES_SUMMARY = "{firing} firing · {pending} pending · {ok} ok"
+STATE_UNKNOWN = "—"
+TRIGGER_ABOVE = "≥ {threshold}"
+TRIGGER_BELOW = "≤ {threshold}"
+TRIGGER_CLEAR = " (clears {op} {clear})"
+TRIGGER_CHANGES = "label changes"
+TRIGGER_ALL = "all {n} hold"
+TRIGGER_ANY = "any of {n}"
+CONDITIONS_HELD = "{held} of {n}"
+UNKNOWN_RULE = "Unknown rule “{name}”."
+HISTORY_TITLE = "History: {rule} · {date}"
+HISTORY_HEADER = ("Fired", "Value", "SPY 1m", "SPY 3m", "RSP 3m", "IWM 3m")
+#: forward-return columns of the history table: (ticker, sessions)
+HISTORY_COLUMNS: tuple[tuple[str, int], ...] = (("SPY", 21), ("SPY", 63), ("RSP", 63), ("IWM", 63))
+HISTORY_COUNTS = (
+    "Fired {fired} time(s) from {start} to {end} ({per_year:.1f} a year), resolved {resolved}."
+)
+HISTORY_NONE = "It never fired from {start} to {end}."
+HISTORY_SHOWN = "The last {n} firings, newest first; returns in % over the next 1 and 3 months."
+HISTORY_VERSUS = (
+    "{ticker} over the next 3 months: median {median} after a firing ({share} up, {n} firings) "
+    "vs {base_median} over all sessions ({base_share} up)."
+)
+HISTORY_TRIGGER = "Fires when: {signal} {trigger}."
+HISTORY_CAVEAT = "What followed past signals; not a forecast."
+
+STATUS_TITLE = "Status"
+STATUS_VERSION = "rotation-bot {version}"
+STATUS_MARKET = "Market data: as of {date}, source {source}{simulated}."
+STATUS_NO_MARKET = "Market data: still loading."
+STATUS_RUN = "Last evaluation: {as_of}, {outcome}{reason}, finished {finished}."
+STATUS_RUN_DATA = "Its data: last session {last}, {stale} stale session(s), coverage {coverage}."
+STATUS_NO_RUN = "Last evaluation: none yet."
+STATUS_NEXT = "Next run: {when}."
+STATUS_NOT_SCHEDULED = "Next run: not scheduled in this mode."
+STATUS_QUEUE_HEADER = ("Deliveries", "Count")
+STATUS_DEAD = "Dead letters: {n}."
+STATUS_DEAD_ITEM = "• #{id} {platform} {chat}: {error}"
+STATUS_DISABLED = "Disabled destinations: {n}."
+STATUS_DISABLED_ITEM = "• {platform} {chat}: {reason}"
+
+# --- subscriptions ------------------------------------------------------------------------
+SUBSCRIBED_TITLE = "Subscribed"
+SUBSCRIBED_ALL = "This chat now gets alerts for all rules."
+SUBSCRIBED_SOME = "This chat now gets alerts for: {rules}."
+SUBSCRIBED_HINTS = (
+    "settings shows the message levels; mute 1d pauses alerts; unsubscribe stops them."
+)
+UNSUBSCRIBED_TITLE = "Unsubscribed"
+UNSUBSCRIBED = "This chat gets no more alerts. subscribe starts them again."
+NOT_SUBSCRIBED = "This chat is not subscribed. Send subscribe to get alerts."
+FROM_CONFIG = (
+    "This chat's subscription comes from the bot's config file; change it there "
+    "(a change made here would be undone at the next start)."
+)
+MUTED_TITLE = "Muted"
+MUTED = "Alerts to this chat are paused until {until}."
+UNMUTED_TITLE = "Unmuted"
+UNMUTED = "Alerts to this chat are on again."
+BAD_DURATION = "“{text}” is not a duration. Use e.g. 30m, 2h, 3d, 1w, or off."
+TOO_LONG = "At most {days} days. Use unsubscribe to stop alerts for good."
+SETTINGS_TITLE = "Settings for this chat"
+SETTINGS_HEADER = ("Message kind", "Level")
+SETTINGS_RULES = "Rules: {rules}."
+SETTINGS_MUTED = "Muted until {until}."
+SETTINGS_HINT = "Change one with: settings KIND LEVEL (levels: on, silent, off)."
+SETTINGS_SET = "{kind} messages are now {level}."
+SETTINGS_BAD_KIND = "Unknown message kind “{kind}”. Kinds: {kinds}."
+SETTINGS_BAD_LEVEL = "Unknown level “{level}”. Levels: on, silent, off."
+ALL_RULES = "all"
+
+# --- chat adapters (bot/adapters/*_chat.py) ----------------------------------------------
+REFRESHED = "Updated"
+UP_TO_DATE = "Up to date"
+CHART_NOT_POSTED = "The chart could not be posted here ({error}); invite the bot to this channel."
+
+#: separates the parts of one line (a heading's source and date, a table row's cells)
+SEP = " · "

@@ -1,0 +1,208 @@
+"""`/healthz` and `/metrics` on a local port, for Docker's HEALTHCHECK and Prometheus.
+
+/healthz answers 200 only when the last evaluation ran recently on fresh data and no dead
+letter is older than the limit; otherwise 503. Both carry JSON with the reasons. A database
+that cannot answer (locked by another process, unreachable) is a 503 with that reason within
+a few seconds: the probe waits `db_timeout` for a lock, not the store's 30 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pandas as pd
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from bot.config import HealthSettings
+from bot.runtime.metrics import BotMetrics
+from bot.storage import DeliveryRow, Run, Store, as_utc, utcnow
+from signals import calendar
+
+log = logging.getLogger(__name__)
+
+#: outcomes of a run whose data was usable
+_FRESH_OUTCOMES = ("initialized", "evaluated", "up_to_date")
+
+
+@dataclass(frozen=True)
+class Health:
+    ok: bool
+    reasons: tuple[str, ...] = ()
+    details: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"ok": self.ok, "reasons": list(self.reasons), **self.details}
+
+
+def missed_evaluations(
+    finished: datetime, now: datetime, delay_minutes: int, grace_minutes: int
+) -> list[pd.Timestamp]:
+    """Sessions whose evaluation was scheduled (close + delay) after the last run finished
+    and is more than `grace_minutes` overdue at `now`: counted on the NYSE calendar, so a
+    weekend or a holiday misses nothing."""
+    delay, grace = pd.Timedelta(minutes=delay_minutes), pd.Timedelta(minutes=grace_minutes)
+    done, at = pd.Timestamp(finished), pd.Timestamp(now)
+    start = done.tz_convert(calendar.NEW_YORK).tz_localize(None).normalize()
+    end = at.tz_convert(calendar.NEW_YORK).tz_localize(None).normalize()
+    missed = []
+    for day in calendar.sessions(start, end):
+        scheduled = calendar.close_time(day) + delay
+        if done < scheduled and scheduled + grace <= at:
+            missed.append(day)
+    return missed
+
+
+@contextlib.contextmanager
+def _session(store: Store, wait: float | None) -> Iterator[Session]:
+    """The store's transaction, waiting at most `wait` seconds (None: the store's own limits)
+    for a lock held by another process."""
+    ms = None if wait is None else max(1, round(wait * 1000))
+    if ms is None or (store.is_sqlite and store.engine.url.database in (None, "", ":memory:")):
+        with store.transaction() as s:  # an in-memory database has no other process
+            yield s
+    elif not store.is_sqlite:
+        with store.transaction() as s:
+            s.execute(text(f"SET LOCAL lock_timeout = {ms}"))
+            s.execute(text(f"SET LOCAL statement_timeout = {ms}"))
+            yield s
+    else:  # SQLite: the busy timeout of this connection, set before its BEGIN IMMEDIATE
+        with store.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            before = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+            raw.execute(f"PRAGMA busy_timeout={ms}")
+            try:
+                with Session(bind=conn, expire_on_commit=False) as s, s.begin():
+                    yield s
+            finally:
+                raw.execute(f"PRAGMA busy_timeout={int(before)}")
+
+
+def check_health(
+    store: Store,
+    cfg: HealthSettings,
+    now: datetime | None = None,
+    delay_minutes: int = 30,
+    wait: float | None = None,
+) -> Health:
+    """The verdict and its reasons, from the database alone (so any process can ask).
+    `delay_minutes`: how long after each close the evaluation is scheduled; `wait`: seconds
+    to wait for a database lock (None: the store's own limits)."""
+    now = now or utcnow()
+    reasons: list[str] = []
+    details: dict = {}
+    with _session(store, wait) as s:
+        run = s.scalars(select(Run).order_by(Run.id.desc()).limit(1)).first()
+        dead_oldest = s.scalar(
+            select(func.min(DeliveryRow.created_at)).where(DeliveryRow.status == "dead")
+        )
+        dead = s.scalar(select(func.count()).where(DeliveryRow.status == "dead")) or 0
+    if run is None:
+        reasons.append("no evaluation has run yet")
+    else:
+        finished = as_utc(run.finished_at or run.started_at)
+        age = now - finished
+        details["last_evaluation"] = {
+            "as_of": run.as_of.isoformat(),
+            "finished_at": finished.isoformat(),
+            "outcome": run.outcome,
+            "stale_sessions": run.stale_sessions,
+            "coverage": run.coverage,
+        }
+        missed = missed_evaluations(finished, now, delay_minutes, cfg.evaluation_grace_minutes)
+        details["missed_evaluations"] = len(missed)
+        if len(missed) > cfg.missed_evaluations:
+            reasons.append(
+                f"{len(missed)} scheduled evaluation(s) missed since the last one finished "
+                f"{age.total_seconds() / 3600:.1f} h ago (first: {missed[0].date()})"
+            )
+        if run.outcome not in _FRESH_OUTCOMES:
+            reasons.append(f"last evaluation was {run.outcome}: {run.reason or 'no reason'}")
+    details["dead_letters"] = dead
+    if dead_oldest is not None:
+        dead_age = now - as_utc(dead_oldest)
+        if dead_age >= timedelta(hours=cfg.max_dead_letter_age_hours):
+            reasons.append(
+                f"{dead} dead letter(s), the oldest {dead_age.total_seconds() / 3600:.1f} h old"
+            )
+    return Health(ok=not reasons, reasons=tuple(reasons), details=details)
+
+
+def _database_trouble(exc: SQLAlchemyError) -> str:
+    """One line for the reason list: the driver's message ("database is locked")."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"database unavailable: {lines[0] if lines else type(cause).__name__}"
+
+
+class HealthServer:
+    """A tiny aiohttp server in the bot's event loop. `db_timeout`: seconds the health probe
+    waits for a database lock; the answer comes within about a second more, whatever the
+    database does (Docker's HEALTHCHECK gives up after 10 s)."""
+
+    def __init__(
+        self,
+        store: Store,
+        cfg: HealthSettings,
+        metrics: BotMetrics,
+        delay_minutes: int = 30,
+        db_timeout: float = 2.0,
+    ) -> None:
+        self.store, self.cfg, self.metrics = store, cfg, metrics
+        self.delay_minutes = delay_minutes
+        self.db_timeout = db_timeout
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics)
+        return app
+
+    async def _healthz(self, _request: web.Request) -> web.Response:
+        deadline = self.db_timeout + 1.0
+        try:
+            health = await asyncio.wait_for(asyncio.to_thread(self._check), deadline)
+        except TimeoutError:  # the thread finishes on its own; the answer cannot wait
+            health = Health(ok=False, reasons=(f"database did not answer within {deadline:g} s",))
+        return web.json_response(health.to_json(), status=200 if health.ok else 503)
+
+    def _check(self) -> Health:
+        try:
+            return check_health(
+                self.store, self.cfg, None, self.delay_minutes, wait=self.db_timeout
+            )
+        except SQLAlchemyError as exc:
+            health = Health(ok=False, reasons=(_database_trouble(exc),))
+            log.warning("health: %s", health.reasons[0])
+            return health
+
+    async def _metrics(self, _request: web.Request) -> web.Response:
+        counts = await asyncio.to_thread(self.store.queue_counts)
+        self.metrics.observe_queue(counts)
+        body = generate_latest(self.metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.cfg.host, self.cfg.port)
+        await site.start()
+        sockets = site._server.sockets if site._server else []  # noqa: SLF001 - the bound port
+        self.port = sockets[0].getsockname()[1] if sockets else self.cfg.port
+        log.info("health endpoint on http://%s:%s/healthz", self.cfg.host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

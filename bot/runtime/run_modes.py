@@ -1,0 +1,233 @@
+"""The three ways the bot runs: the daemon, one shot (`run --once`), and the demo replay.
+
+All three drive the same `BotApp` through the same named job functions (`bot.runtime.jobs`), so what
+the demo shows is what production does: refresh -> evaluate -> outbox -> delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TextIO
+
+import pandas as pd
+
+from bot.config import AdminSettings, Settings
+from bot.runtime import jobs
+from bot.runtime.app import BotApp
+from bot.runtime.scheduler import Scheduler
+from bot.storage import MEMORY_URL, Store, utcnow
+from signals import calendar
+
+log = logging.getLogger(__name__)
+
+#: `run` exit codes
+EXIT_OK, EXIT_ERROR, EXIT_DEAD_LETTERS = 0, 1, 2
+#: the daemon must be gone within 10 s of SIGTERM; leave room for the process to exit
+SHUTDOWN_BUDGET = 7.0
+
+
+# --- one shot ----------------------------------------------------------------------------
+
+
+async def run_once(
+    settings: Settings, as_of: pd.Timestamp | None = None, max_age: float | None = None
+) -> int:
+    """Refresh, evaluate, deliver everything pending. Exit 2 when the database holds dead
+    letters as the run ends (this run's or an earlier one's), else 0; rows another run
+    still holds are that run's to deliver, not a failure of this one."""
+    age = settings.delivery.once_max_age if max_age is None else timedelta(seconds=max_age)
+    app = BotApp(settings, as_of=as_of, chat_state=False, worker_max_age=age)
+    await app.open()
+    try:
+        now = utcnow()
+        result = await app.refresh_and_evaluate(now)
+        if result is None:
+            return EXIT_ERROR
+        if result.reason:
+            log.warning("as of %s: %s", result.as_of, result.reason)  # stale data: reported
+        report = await app.worker.run_once(deadline=utcnow() + age)
+        app.metrics.observe_delivery(report)
+        counts = report.counts
+        left = counts.pending + counts.retrying + counts.sending
+        if left:
+            log.warning(
+                "%d delivery(ies) still pending (another run holds them, or they are due "
+                "after this run); a later run sends them",
+                left,
+            )
+        if counts.dead:
+            log.error(
+                "%d dead letter(s) in the outbox (%d from this run)", counts.dead, report.dead
+            )
+            return EXIT_DEAD_LETTERS
+        return EXIT_OK
+    finally:
+        await app.close()
+
+
+# --- daemon ------------------------------------------------------------------------------
+
+
+async def run_daemon(
+    settings: Settings,
+    *,
+    as_of: pd.Timestamp | None = None,
+    stop: asyncio.Event | None = None,
+    clock: Callable[[], datetime] = jobs.wall_clock,
+    on_started: Callable[[BotApp], None] | None = None,
+) -> int:
+    """Run until SIGTERM/SIGINT (or `stop`): scheduler, delivery, chat, health."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
+            loop.add_signal_handler(sig, stop.set)
+    app = BotApp(settings, as_of=as_of, clock=clock)
+    scheduler = Scheduler(settings.schedule, jobstore_url=settings.database_url, clock=clock)
+    chat: list = []
+    startup: asyncio.Task[None] | None = None
+    try:
+        await app.open()
+        await app.start_health()
+        # build the exchange calendar (~0.4 s) off the loop before the triggers need it
+        await asyncio.to_thread(calendar.last_completed_session)
+        jobs.set_runtime(app, clock)
+        app.next_run = lambda: scheduler.next_run_time(jobs.EVALUATE)
+        chat = await start_chat_adapters(app)
+        app.warm_charts = bool(chat) and settings.chat.charts
+        scheduler.start(catch_up=True)
+        if scheduler.catch_up_task is not None:
+            await scheduler.catch_up_task
+        if settings.chat.startup_message:
+            await asyncio.to_thread(app.startup_message, clock())
+            # in the background: behind a backlog it may wait for a long drain, and SIGTERM
+            # must not wait for it
+            startup = asyncio.create_task(_deliver_startup(clock()), name="startup delivery")
+        # objects made at start live for the whole run: keep them out of the collector's
+        # scans, whose pauses otherwise stall the send pace (measured by benchmarks/fanout)
+        gc.freeze()
+        if on_started is not None:
+            on_started(app)
+        log.info("rotation-bot running; next evaluation %s", scheduler.next_run_time(jobs.EVALUATE))
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await _stop_all(app, scheduler, chat, startup)
+    return EXIT_OK
+
+
+async def _deliver_startup(now: datetime) -> None:
+    """The startup message's delivery pass, as the delivery job (never beside it)."""
+    try:
+        await jobs.deliver_job(now)
+    except Exception:  # the daemon goes on; the interval job sends it later
+        log.exception("delivering the startup message failed")
+
+
+async def _stop_all(
+    app: BotApp, scheduler: Scheduler, chat: list, startup: asyncio.Task[None] | None = None
+) -> None:
+    """Stop taking commands, stop scheduling, let in-flight sends finish (the rows not yet
+    sent go back to the outbox), close the store."""
+    for adapter in chat:
+        try:
+            await asyncio.wait_for(adapter.stop(), timeout=3)
+        except Exception:  # a hung chat connection must not block the shutdown
+            log.exception("stopping %s failed", getattr(adapter, "name", adapter))
+    app.worker.stop()
+    if scheduler.running:
+        await scheduler.shutdown(timeout=SHUTDOWN_BUDGET / 2)
+    if startup is not None and not startup.done():
+        startup.cancel()
+        await asyncio.wait([startup], timeout=1.0)
+    jobs.set_runtime(None)
+    await app.close()
+
+
+async def start_chat_adapters(app: BotApp) -> list:
+    """The chat adapters whose tokens are present; the console when none is and
+    stdin is a terminal."""
+    from bot.platforms import build_chat_adapters
+
+    adapters = build_chat_adapters(app.settings, app.secrets, app.context.for_caller, app.senders)
+    started = []
+    for adapter in adapters:
+        await adapter.start()
+        started.append(adapter)
+    return started
+
+
+# --- demo --------------------------------------------------------------------------------
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The demo's own delivery: the console only, no admins, no chats."""
+    delivery = settings.delivery.model_copy(update={"console": "on"})
+    return settings.model_copy(
+        update={"destinations": (), "admins": AdminSettings(), "delivery": delivery}
+    )
+
+
+async def run_demo(
+    settings: Settings,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+    stdout: TextIO | None = None,
+) -> int:
+    """Replay the market session by session through the scheduler's virtual clock, the
+    engine, the outbox and the console; then print the final snapshot."""
+    out = stdout or sys.stdout
+    settings = demo_settings(settings)
+    virtual_now: list[datetime] = [utcnow()]
+    app = BotApp(
+        settings,
+        store=Store(MEMORY_URL),
+        clock=lambda: virtual_now[0],
+        stdout=out,
+        chat_state=False,
+    )
+    await app.open()
+    try:
+        loaded = await app.refresh(utcnow())
+        sessions = loaded.data.closes.index
+        first = start or sessions[min(252, len(sessions) - 1)]
+        last = min(end or sessions[-1], sessions[-1])
+        days = calendar.sessions(calendar.session_on_or_before(first), last)
+        if len(days) < 2:
+            raise ValueError(f"the demo period {first.date()} .. {last.date()} has no sessions")
+        label = " (SIMULATED market)" if loaded.data.simulated else ""
+        print(
+            f"rotation-bot demo{label}: replaying {len(days)} sessions, "
+            f"{days[0].date()} .. {days[-1].date()}",
+            file=out,
+            flush=True,
+        )
+        delay = timedelta(minutes=settings.schedule.evaluate_delay_minutes)
+        scheduler = Scheduler(settings.schedule, jobstore_url=None, clock=lambda: virtual_now[0])
+        jobs.set_runtime(app, lambda: virtual_now[0])
+        virtual_now[0] = calendar.close_time(days[0]).to_pydatetime() + delay
+        await scheduler.start_virtual(virtual_now[0], catch_up=True)  # first start: silent
+        year = days[0].year
+        for day in days[1:]:
+            if day.year != year:
+                year = day.year
+                print(f"── {year} ──", file=out, flush=True)
+            virtual_now[0] = calendar.close_time(day).to_pydatetime() + delay
+            await scheduler.run_due(virtual_now[0], names=[jobs.EVALUATE])
+        app.chat_state = True
+        await app.refresh(virtual_now[0])
+        from bot.render import format_snapshot
+
+        print("", file=out)
+        print(format_snapshot(app.state.snapshot), file=out, flush=True)
+        return EXIT_OK
+    finally:
+        jobs.set_runtime(None)
+        await app.close()
