@@ -25,6 +25,8 @@ test: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check --no-cache .
 	$(BIN)/ruff format --check --no-cache .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: $(BIN)/rotation-bot
 	$(BIN)/python -m benchmarks.signals

@@ -75,7 +75,7 @@ def panel_checksum(panel: pd.DataFrame) -> str:
     values = np.ascontiguousarray(panel.to_numpy(dtype="float64", na_value=np.nan))
     values = np.where(np.isnan(values), np.nan, values)
     h = hashlib.sha256()
-    h.update(np.asarray(panel.index.asi8, dtype="int64").tobytes())
+    h.update(np.asarray(pd.DatetimeIndex(panel.index).asi8, dtype="int64").tobytes())
     h.update("\x1f".join(map(str, panel.columns)).encode())
     h.update(values.tobytes())
     return h.hexdigest()
@@ -103,7 +103,9 @@ def _day(value: date | str | pd.Timestamp) -> pd.Timestamp:
     return pd.Timestamp(value).normalize()
 
 
-def _conform(block: pd.DataFrame, tickers: list[str], start: pd.Timestamp, end: pd.Timestamp):
+def _conform(
+    block: pd.DataFrame, tickers: list[str], start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DataFrame:
     """A fetcher's answer as float64 dates x `tickers` within [start, end], no all-NaN rows."""
     if block is None or block.empty:
         block = pd.DataFrame(index=pd.DatetimeIndex([]), columns=tickers, dtype="float64")

@@ -7,7 +7,7 @@ source is behind; the scheduler runs after each session's close (earlier on earl
 from __future__ import annotations
 
 import functools
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 import exchange_calendars as xcals
 import numpy as np
@@ -54,7 +54,7 @@ def previous_session(day: str | pd.Timestamp) -> pd.Timestamp:
     return sessions(day - pd.Timedelta(days=14), day - pd.Timedelta(days=1))[-1]
 
 
-def session_on_or_before(day: str | pd.Timestamp) -> pd.Timestamp:
+def session_on_or_before(day: str | date | pd.Timestamp) -> pd.Timestamp:
     day = pd.Timestamp(day).normalize()
     return sessions(day - pd.Timedelta(days=14), day)[-1]
 
@@ -88,7 +88,7 @@ def session_ordinal(days: pd.DatetimeIndex | list | pd.Timestamp) -> np.ndarray:
     slice of history a run loaded, so positions come from the calendar, not from a frame.
     A non-session date gets the ordinal of the next session (searchsorted, left).
     """
-    idx = pd.DatetimeIndex(pd.to_datetime(np.atleast_1d(days))).normalize()
+    idx = pd.DatetimeIndex(pd.to_datetime(np.atleast_1d(np.asarray(days)))).normalize()
     if idx.tz is not None:
         idx = idx.tz_localize(None)
     end = max(idx.max(), pd.Timestamp.now()) if len(idx) else pd.Timestamp.now()

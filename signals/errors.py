@@ -1,4 +1,4 @@
-"""Exceptions that tell the operator what to do (STYLE §10)."""
+"""Exceptions that tell the operator what to do."""
 
 
 class SignalsError(Exception):

@@ -78,7 +78,9 @@ def freshness_table(data: MarketData, sessions: pd.DatetimeIndex) -> pd.DataFram
     lp = last_pos[at]
     last = pd.Series(grid.values[np.maximum(lp, 0)], index=sessions).where(lp >= 0)
     stale = np.where(lp >= 0, at - lp, 0)
-    for k in np.flatnonzero(lp < 0):  # nothing in the recent grid: look further back (rare)
+    for k in map(
+        int, np.flatnonzero(lp < 0)
+    ):  # nothing in the recent grid: look further back (rare)
         day = sessions[k]
         found = last_with_data(closes.loc[:day], members) if members else None
         last.iloc[k] = found

@@ -32,7 +32,7 @@ SECTOR_ETFS: dict[str, str] = {
 #: Benchmarks the signals compare against.
 BENCHMARKS: tuple[str, ...] = ("SPY", "RSP", "QQQ", "IWM", "IWC", "VBR")
 
-#: The 13 instruments that get a `sector_<ETF>` signal (DESIGN §1).
+#: The 13 instruments that get a `sector_<ETF>` signal (docs/signals.md).
 SECTOR_SIGNAL_ETFS: tuple[str, ...] = (*SECTOR_ETFS, "IWM", "VBR")
 
 #: Every non-member ticker a source must deliver.

@@ -2,7 +2,7 @@
 
 `build_snapshot` reads a `SignalHistory` (computed once per refresh) at the as-of session, so
 `/snapshot`, `evaluate --json` and the rules see the same numbers. `freshness` says whether
-the data can be trusted that day (DESIGN §4): how many NYSE sessions it lags behind the as-of
+the data can be trusted that day: how many NYSE sessions it lags behind the as-of
 session, and what share of the members expected on it have a close on it.
 """
 
@@ -23,7 +23,7 @@ from signals.indicators.history import SignalHistory
 from signals.indicators.json_values import iso_day, json_safe
 from signals.market import MarketData
 
-#: Sessions back for the weekly and the monthly change (DESIGN §1).
+#: Sessions back for the weekly and the monthly change.
 WEEK, MONTH = 5, 21
 
 
@@ -61,7 +61,7 @@ class MarketSnapshot:
     signals: Mapping[str, SignalReading]
 
     def to_json(self) -> dict[str, Any]:
-        """DESIGN §4: missing numbers are None (never NaN), dates 'YYYY-MM-DD'."""
+        """Missing numbers are None (never NaN), dates 'YYYY-MM-DD'."""
         return json_safe(
             {
                 "as_of": iso_day(self.as_of),

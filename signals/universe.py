@@ -1,7 +1,7 @@
 """Index members: ticker, GICS sector, company, and optional point-in-time membership.
 
 The bundled list (``signals/data/sp500_universe.csv``) is written by hand for this project;
-``--members`` replaces it and ``--membership`` adds point-in-time intervals (DESIGN §1).
+``--members`` replaces it and ``--membership`` adds point-in-time intervals.
 Share classes of one company are grouped so that concentration counts companies, not tickers.
 """
 
@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -84,7 +85,10 @@ class Universe:
 
 
 def interval_mask(
-    membership: pd.DataFrame, sessions: pd.DatetimeIndex, tickers: pd.Index, order: str = "F"
+    membership: pd.DataFrame,
+    sessions: pd.DatetimeIndex,
+    tickers: pd.Index,
+    order: Literal["C", "F"] = "F",
 ) -> np.ndarray:
     """Booleans sessions x tickers: start_date <= t < end_date (NaT end = still a member).
 
@@ -92,7 +96,7 @@ def interval_mask(
     cumulative sum instead of a loop over intervals; overlapping intervals of one ticker
     stay True.
     """
-    col = tickers.get_indexer(membership["ticker"])
+    col = tickers.get_indexer(pd.Index(membership["ticker"]))
     days = sessions.to_numpy(dtype="datetime64[ns]")
     start_dates = membership["start_date"].to_numpy(dtype="datetime64[ns]")
     start = np.searchsorted(days, start_dates, "left")

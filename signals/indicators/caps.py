@@ -3,7 +3,7 @@
 A snapshot gives cap_s on date s; the price files are adjusted, so the cap is carried with
 adjusted returns: cap_t = k_s * close_t with k_s = cap_s / close_s (close_s = the last close
 on or before s), s = the latest snapshot on or before t that has a value for that ticker
-(DESIGN §1). Multiplying adjusted closes by raw share counts would mix two price scales.
+(docs/signals.md). Multiplying adjusted closes by raw share counts would mix two price scales.
 Share classes count once per company, with the largest class cap (sources report the whole
 company's cap on every class). A member without a close on t has no cap that day (it is
 counted in ``missing_caps``, never filled from an older close).

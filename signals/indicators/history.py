@@ -1,4 +1,4 @@
-"""Every rotation signal of DESIGN §1 as a session-indexed history, from one `MarketData`.
+"""Every rotation signal (docs/signals.md) as a session-indexed history, from one `MarketData`.
 
 `compute_signals` is pure and computes the whole history at once, so a snapshot, a chart, an
 alert and a backtest read the same numbers. All signals are causal: the row for session t
@@ -29,6 +29,7 @@ from signals.indicators.breadth import (
 from signals.indicators.caps import cap_panel, mega_contribution, top_share
 from signals.indicators.json_values import json_safe
 from signals.indicators.members import Members
+from signals.indicators.params import SignalParams
 from signals.indicators.prices import column_or_nan, returns_pct, valuation_columns, volatility_pct
 from signals.indicators.regime import regime_columns, regime_reasons
 from signals.market import SECTOR_ETFS, SECTOR_SIGNAL_ETFS, MarketData
@@ -51,24 +52,6 @@ _COUNT_DETAILS = frozenset({"above", "used", "companies_used", "missing_caps"})
 
 
 @dataclass(frozen=True)
-class SignalParams:
-    """Windows and thresholds of the signals (defaults = DESIGN §1)."""
-
-    breadth_windows: tuple[int, ...] = (200, 50)
-    return_window: int = 63
-    sector_windows: tuple[int, ...] = (21, 63, 252)
-    vol_window: int = 252
-    regime_breadth: float = 65.0
-    top10_lookback: int = 63
-    mega7_min_pp: float = 0.5
-
-    @property
-    def breadth_id(self) -> str:
-        """The breadth signal the regime and the sectors use (the first window)."""
-        return f"breadth_{self.breadth_windows[0]}d"
-
-
-@dataclass(frozen=True)
 class SignalHistory:
     """Every signal on every session of the panel.
 
@@ -82,7 +65,7 @@ class SignalHistory:
 
     @property
     def sessions(self) -> pd.DatetimeIndex:
-        return self.company_caps.index
+        return pd.DatetimeIndex(self.company_caps.index)
 
     def ids(self) -> list[str]:
         return list(self.frames)
@@ -168,7 +151,7 @@ def _on_sessions(closes: pd.DataFrame) -> tuple[pd.DatetimeIndex, pd.DataFrame]:
 
 
 def compute_signals(data: MarketData, params: SignalParams = SignalParams()) -> SignalHistory:
-    """Every signal of DESIGN §1 on every session of `data.closes` (see the module doc).
+    """Every signal on every session of `data.closes` (see the module doc).
 
     The cap half (caps, top ten, mega seven) does not depend on the breadth half; on panels
     small enough that both working sets fit easily (PARALLEL_CELLS) it runs on a second

@@ -2,7 +2,7 @@
 
 Without a membership file every ticker of the universe file is a member on every session;
 with one, a ticker is a member on t when an interval has start_date <= t < end_date (empty
-end_date = still a member), whether or not the universe file lists it (DESIGN §1). The
+end_date = still a member), whether or not the universe file lists it. The
 masks are built with difference arrays and one cumulative sum instead of a loop over
 intervals, and follow the memory layout of the closes so later passes stay fast.
 """
@@ -10,6 +10,7 @@ intervals, and follow the memory layout of the closes so later passes stay fast.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -54,7 +55,7 @@ class Members:
         else:
             listed = pd.Index(universe.membership["ticker"].unique())
             eligible = listed.get_indexer(columns) >= 0
-            order = "F" if like.strides[0] < like.strides[1] else "C"
+            order: Literal["C", "F"] = "F" if like.strides[0] < like.strides[1] else "C"
             mask = interval_mask(universe.membership, sessions, columns, order)
             absent = listed[columns.get_indexer(listed) < 0]  # members without prices
             count = count_true(mask) + _member_count(universe.membership, sessions, absent)
@@ -74,7 +75,7 @@ def _member_count(
 ) -> np.ndarray:
     """Members per session among `tickers`: one difference array over sessions when no
     ticker's intervals overlap (else via the full mask)."""
-    col = tickers.get_indexer(membership["ticker"]) if len(tickers) else None
+    col = tickers.get_indexer(pd.Index(membership["ticker"])) if len(tickers) else None
     if col is None or not (col >= 0).any():
         return np.zeros(len(sessions), dtype=np.int64)
     sel = np.flatnonzero(col >= 0)

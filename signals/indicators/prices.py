@@ -2,7 +2,7 @@
 
 These work on a sessions x ETFs slice (about 20 columns), so plain numpy per call is cheap.
 Returns are simple and by position on the NYSE session index: r_k = close_t / close_(t-k) - 1,
-NaN when either close is missing; everything here is in percent (DESIGN §1).
+NaN when either close is missing; everything here is in percent.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ ANNUALISE = np.sqrt(252.0)
 
 def column_or_nan(closes: np.ndarray, columns: pd.Index, tickers: list[str]) -> np.ndarray:
     """sessions x tickers slice of the panel; a ticker missing from it is a NaN column."""
-    pos = columns.get_indexer(tickers)
+    pos = columns.get_indexer(pd.Index(tickers))
     out = np.full((closes.shape[0], len(tickers)), np.nan)
     have = pos >= 0
     out[:, have] = closes[:, pos[have]]

@@ -1,4 +1,4 @@
-"""The rotation regime: how many of the four broadening conditions hold (DESIGN §1).
+"""The rotation regime: how many of the four broadening conditions hold.
 
 Conditions: breadth >= threshold; equal weight beats cap weight; small caps beat SPY; the
 top-ten share is below its level `top10_lookback` sessions ago. A condition whose input is
@@ -8,13 +8,11 @@ missing is NaN and not counted; with two or more missing the label is ``unknown`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from signals.indicators.history import SignalParams
+from signals.indicators.params import SignalParams
 
 CONDITIONS = ("cond_breadth", "cond_ew", "cond_smallcap", "cond_top10")
 LABELS = ("narrow", "broadening", "rotation", "unknown")

@@ -1,0 +1,40 @@
+"""Alert rules as data: their spec, their state, and the pure `step` that advances one.
+
+The history path (a backtest, a catch-up) and the live path fold the same `step` over the
+same signal values, so they give identical events.
+"""
+
+from signals.rules.spec import (
+    CONDITION_OPS,
+    RULE_OPS,
+    SEVERITIES,
+    TEMPLATE_FIELDS,
+    Condition,
+    RuleConfigError,
+    RuleSpec,
+    render_message,
+)
+from signals.rules.state import BLANK, Event, RuleRun, RuleState, Status, Transition
+from signals.rules.step import evaluate, event_message, initial_state, rule_inputs, step
+
+__all__ = [
+    "BLANK",
+    "CONDITION_OPS",
+    "RULE_OPS",
+    "SEVERITIES",
+    "TEMPLATE_FIELDS",
+    "Condition",
+    "Event",
+    "RuleConfigError",
+    "RuleRun",
+    "RuleSpec",
+    "RuleState",
+    "Status",
+    "Transition",
+    "evaluate",
+    "event_message",
+    "initial_state",
+    "render_message",
+    "rule_inputs",
+    "step",
+]

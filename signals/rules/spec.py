@@ -1,4 +1,4 @@
-"""Rule definitions: the validated, frozen form of one `rules:` entry of the config (DESIGN §2).
+"""Rule definitions: the validated, frozen form of one `rules:` entry of the config.
 
 Pure and free of pydantic: the bot's settings layer reads the YAML and calls
 `RuleSpec.from_dict` for each entry; every problem is a `RuleConfigError` naming the rule and
@@ -268,7 +268,9 @@ def _validate(r: RuleSpec) -> None:
     if not isinstance(r.message, str):
         raise RuleConfigError(rid, "message", f"expected a string template, got {r.message!r}")
     if not r.message.strip():
-        put(r, "message", _DEFAULT_MESSAGES["all" if r.all else "any" if r.any else r.op])
+        kind = "all" if r.all else "any" if r.any else r.op
+        assert kind is not None  # checked above: a rule has an op, all or any
+        put(r, "message", _DEFAULT_MESSAGES[kind])
     _check_template(r)
 
 

@@ -18,7 +18,7 @@ STATE_VERSION = 1
 
 
 class Status(StrEnum):
-    """A rule's alert status (DESIGN §5: ok -> pending -> firing -> resolved -> ok)."""
+    """A rule's alert status (ok -> pending -> firing, and back to ok when it resolves)."""
 
     OK = "ok"
     PENDING = "pending"

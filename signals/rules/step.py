@@ -2,7 +2,7 @@
 
 One function, `step`, moves a rule's explicit state forward by one session; `evaluate` is the
 fold of `step` over a series, so the history path (backtest) and the live path (one session a
-day from a stored state) give identical events by construction (DESIGN §2, §5).
+day from a stored state) give identical events by construction (docs/rules.md).
 
 Semantics of a crossing rule (crosses_above; crosses_below is the mirror image)
 ------------------------------------------------------------------------------
@@ -186,7 +186,9 @@ def evaluate(
     current = BLANK if state is None else state
     first = 0 if current.last_index is None else current.last_index + 1
     events: list[Event] = []
-    for k, (day, value) in enumerate(zip(frame.index.date, _values(rule, frame), strict=True)):
+    for k, (day, value) in enumerate(
+        zip(pd.DatetimeIndex(frame.index).date, _values(rule, frame), strict=True)
+    ):
         current, event = step(rule, current, day, value, first + k)
         if event is not None:
             events.append(event)

@@ -23,7 +23,7 @@ __all__ = ["SOURCE_NAMES", "DataSpec", "PriceSource", "load_market", "open_sourc
 
 @dataclass(frozen=True)
 class DataSpec:
-    """Where the market data comes from: the command line's shared data flags (DESIGN §4)."""
+    """Where the market data comes from: the command line's shared data flags."""
 
     source: str = "demo"
     prices: Sequence[Path] = field(default_factory=tuple)

@@ -197,8 +197,7 @@ def generate(
     company_px = price0 * np.exp(np.cumsum(log_r, axis=0))
 
     # tickers: share classes of a company move together (a small, non-accumulating spread)
-    col = members["company"].map(pd.Series(np.arange(n_c), index=companies["company"]))
-    col = col.to_numpy()
+    col = members["company"].map(pd.Series(np.arange(n_c), index=companies["company"])).to_numpy()
     first_class = ~members["company"].duplicated().to_numpy()
     close = company_px[:, col]
     extra = ~first_class  # the second class of a dual-class company

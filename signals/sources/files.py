@@ -1,4 +1,4 @@
-"""The `files` price source: adjusted closes from CSV, CSV.gz or Parquet files (DESIGN §4).
+"""The `files` price source: adjusted closes from CSV, CSV.gz or Parquet files.
 
 Accepted layouts, told apart by their columns:
 - long: ``date,ticker,close`` (adjusted close; ``volume`` and any other column ignored),
@@ -182,7 +182,7 @@ def _wide(path: Path, header: dict[str, str]) -> pd.DataFrame:
         raise DataFileError(f"{path}: no ticker columns besides '{date_col}'")
     unnamed = [c for c in value_cols if str(c).startswith("Unnamed:") or not str(c).strip()]
     if unnamed:
-        position = table.frame.columns.get_loc(unnamed[0]) + 1
+        position = list(table.frame.columns).index(unnamed[0]) + 1
         raise DataFileError(f"{path}: column {position} has no ticker name")
     tickers = normalise_tickers(pd.Index(value_cols))
     clash = tickers.duplicated()
@@ -235,7 +235,7 @@ def _frame(values: np.ndarray, sessions: pd.DatetimeIndex, tickers: pd.Index) ->
 
 
 def load_cap_snapshots(path: Path | str) -> pd.DataFrame:
-    """Market-cap snapshots (DESIGN §1) as long ``date, ticker, market_cap``.
+    """Market-cap snapshots (docs/signals.md) as long ``date, ticker, market_cap``.
 
     The file has ``date`` (or ``as_of``), ``ticker``, and ``market_cap`` and/or ``shares``,
     optionally ``price`` (the raw quote of that day). market_cap is the given cap; where a row

@@ -1,6 +1,6 @@
 """Yahoo Finance prices (via yfinance) behind the `PriceSource` contract, cached locally.
 
-yfinance's field pains, and what this module does about each (LIBRARIES.md):
+yfinance's field pains, and what this module does about each (seen with yfinance 1.7):
 - ``download()`` never raises on network failure; it logs and returns an empty frame. Every
   batch carries a canary (SPY): a batch with no close at all, canary included, means Yahoo
   returned nothing (no network, or blocked) and raises `DataSourceError`. Tickers missing
@@ -251,11 +251,13 @@ class YahooSource:
         caps_file = SnapshotFile(self.cache_dir / "caps.parquet", CAP_FIELDS, positive=True)
         vals_file = SnapshotFile(self.cache_dir / "valuations.parquet", PE_FIELDS)
         members = [to_yahoo(t) for t in universe.tickers]
-        out = []
+        out: list[pd.DataFrame | None] = []
         for file, tickers in ((caps_file, members), (vals_file, list(PE_TICKERS))):
             try:
                 if self.fundamentals and end_s == last:
-                    df = file.refresh(self._info, tickers, last, progress=self.progress)
+                    df: pd.DataFrame | None = file.refresh(
+                        self._info, tickers, last, progress=self.progress
+                    )
                 else:
                     df = file.read()
             # fundamentals must never fail the price load (a full disk, a yfinance bug):

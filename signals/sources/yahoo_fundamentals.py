@@ -10,7 +10,7 @@ Market cap comes from ``Ticker.info["marketCap"]``, not ``fast_info["marketCap"]
 yfinance 1.7 ``fast_info`` computes ``shares x last price`` from the share count of that one
 share class (and needs two extra requests for shares and a year of prices), so GOOGL, GOOG
 and BRK-B would each get a class-level cap. ``info`` carries Yahoo's own company-level
-``marketCap``, the figure DESIGN §1 expects on every class of a company.
+``marketCap``, the figure the signals expect on every class of a company.
 """
 
 from __future__ import annotations

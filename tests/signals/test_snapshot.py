@@ -1,4 +1,4 @@
-"""Tests for signals/snapshot.py: freshness, coverage, changes and the JSON of DESIGN §4."""
+"""Tests for signals/snapshot.py: freshness, coverage, changes and the `evaluate --json` object."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from signals import calendar
 from signals.errors import DataSourceError
-from signals.indicators.history import SignalParams, compute_signals
+from signals.indicators import SignalParams, compute_signals
 from signals.market import MarketData
 from signals.snapshot import build_snapshot, freshness
 from signals.universe import Universe

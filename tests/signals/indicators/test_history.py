@@ -1,4 +1,4 @@
-"""Hand-computed panels for every signal of signals/indicators.py (DESIGN §1).
+"""Hand-computed panels for every signal of signals/indicators (docs/signals.md).
 
 Each expected number is worked out in a comment next to its assertion; short windows
 (SignalParams) keep the panels small enough to check by hand.
@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from signals import calendar
+from signals.indicators import SignalHistory, SignalParams, compute_signals
 from signals.indicators.breadth import RTOL
-from signals.indicators.history import SignalHistory, SignalParams, compute_signals
 from signals.market import SECTOR_SIGNAL_ETFS, MarketData
 from signals.universe import Universe
 
@@ -630,7 +630,7 @@ def test_interval_mask_matches_a_plain_loop() -> None:
     )
     tickers = pd.Index([*data.closes.columns, "GHOST", "NOBODY"])
     expected = np.zeros((len(days), len(tickers)), dtype=bool)
-    for ticker, start, end in membership.itertuples(index=False):  # DESIGN §1, literally
+    for ticker, start, end in membership.itertuples(index=False):  # docs/signals.md, literally
         if ticker in tickers:
             alive = (days >= start) & ((days < end) if pd.notna(end) else True)
             expected[:, tickers.get_loc(ticker)] |= np.asarray(alive)

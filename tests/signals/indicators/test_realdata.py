@@ -1,6 +1,6 @@
 """Every signal on real market data equals a straightforward computation written here.
 
-The reference versions below follow DESIGN §1's text one ticker (or one year) at a time with
+The reference versions below follow docs/signals.md one ticker (or one year) at a time with
 plain numpy / pandas, sharing no code with signals/indicators*.py, and are compared on every
 session of 2015 - 2024. Data: ../shared/data (see its README); skipped where absent.
 """
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
-from signals.indicators.history import SignalHistory, compute_signals
+from signals.indicators import SignalHistory, compute_signals
 from signals.market import SECTOR_ETFS, SECTOR_SIGNAL_ETFS
 from tests.signals.conftest import RealFrames
 

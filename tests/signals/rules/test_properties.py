@@ -17,7 +17,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from signals.rules.step import BLANK, Condition, RuleSpec, RuleState, Transition, evaluate, step
+from signals.rules import BLANK, Condition, RuleSpec, RuleState, Transition, evaluate, step
 
 SETTINGS = settings(max_examples=150, deadline=None)
 DATES = pd.bdate_range("2020-01-01", periods=80)

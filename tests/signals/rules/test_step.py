@@ -1,7 +1,7 @@
-"""Hand-written timelines for each clause of the rule semantics (DESIGN §2), and config errors.
+"""Hand-written timelines for each clause of the rule semantics (docs/rules.md), and config errors.
 
 Each timeline lists values by session position and the (position, transition) pairs expected,
-worked out by hand from the wording of DESIGN §2, not from the code.
+worked out by hand from the written semantics (docs/rules.md), not from the code.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from signals.rules.step import (
+from signals.rules import (
     BLANK,
     Condition,
     RuleConfigError,

@@ -1,6 +1,6 @@
 """The demo market: shape, determinism, internal consistency, and the scenario it promises.
 
-Every number is re-derived here with small, plain numpy computations of the DESIGN §1
+Every number is re-derived here with small, plain numpy computations of the docs/signals.md
 definitions (not through `signals.indicators.history`), so a test fails if the generator drifts.
 """
 
@@ -168,7 +168,7 @@ def test_years_below_the_minimum_are_refused() -> None:
 
 
 def daily_caps(data: MarketData) -> pd.DataFrame:
-    """cap_t = cap_s * close_t / close_s with s the latest snapshot on or before t (§1)."""
+    """cap_t = cap_s * close_t / close_s with s the latest snapshot on or before t."""
     tickers = members_of(data)
     snaps = data.caps.pivot(index="date", columns="ticker", values="market_cap")[tickers]
     per_close = snaps / data.closes.loc[snaps.index, tickers]
@@ -226,7 +226,7 @@ def test_rsp_is_equal_weight_rebalanced_each_quarter(market: MarketData) -> None
     np.testing.assert_allclose(rsp / rsp[0], level / level[0], rtol=1e-9)
 
 
-# --- the scenario: independent computations of the DESIGN §1 signals -----------------------
+# --- the scenario: independent computations of the signals ---------------------------------
 
 
 def scenario_signals(data: MarketData) -> pd.DataFrame:
