@@ -1,4 +1,4 @@
-"""Benchmark: `rotation-bot backtest` on the real data against its 10 s budget (issue 3).
+"""Benchmark: `rotation-bot backtest` on the real data against its 10 s budget.
 
     python -m benchmarks.backtest [--repeat N] [--no-cli] [--check]
 
@@ -55,7 +55,7 @@ def run_once() -> tuple[dict[str, float], Any]:
     from bot.config.rules import build_rules
     from bot.config.settings import load_settings
     from bot.render.backtest_table import format_backtest
-    from signals.indicators.history import compute_signals
+    from signals.indicators import compute_signals
     from signals.snapshot import build_snapshot
     from signals.sources import load_market
 

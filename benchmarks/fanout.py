@@ -8,7 +8,7 @@ Time-scaled by F (default 10): the fake's windows last 1/F of real time (30 mess
 0.1 s overall) and the bot's limits are scaled the same way (`delivery.telegram.overall`
 30 per 0.1 s), so 10,000 messages take ~35 s instead of ~6 min. Prints the achieved rate as
 the fake saw it (arrivals) as a share of the scaled cap, and the number of 429s.
-Target (issue 4): >= 93 % of the cap with zero 429s; `--check` exits 1 when it is missed.
+Target: >= 93 % of the cap with zero 429s; `--check` exits 1 when it is missed.
 """
 
 from __future__ import annotations

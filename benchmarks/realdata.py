@@ -26,7 +26,7 @@ def missing_files(folder: Path = SHARED_DATA) -> list[str]:
 
 
 def real_spec(folder: Path = SHARED_DATA) -> DataSpec:
-    """The files source over the shared data, as DESIGN §2 runs the default-rule backtest."""
+    """The files source over the shared data, as the default rules are tuned on."""
     from signals.sources import DataSpec
 
     return DataSpec(

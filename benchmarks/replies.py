@@ -12,7 +12,7 @@ Latency = from just before the update is handed to the fake (the push itself is 
 its round trip is printed) to the fake recording the sendMessage / sendPhoto that answers
 it; both sides read the same monotonic clock. Charts are cached per market state, so the
 first chart request of a case renders (printed as "cold") and the rest reuse the PNG, as
-in the running bot. Targets (issue 5): text p95 < 50 ms, with chart p95 < 300 ms.
+in the running bot. Targets: text p95 < 50 ms, with chart p95 < 300 ms.
 """
 
 from __future__ import annotations
@@ -98,6 +98,7 @@ async def _bench(endpoints: dict, requests: int, gap: float) -> tuple[list[Resul
     from bot.alerts.market_state import build_market_state
     from bot.commands.context import Caller, ChatOptions, CommandContext
     from bot.commands.middleware import standard_middleware
+    from bot.commands.table import Dispatcher
     from bot.config.settings import load_settings
     from bot.platforms.telegram.chat import TelegramChat
     from tests.fakes.server import RemoteFake
@@ -105,13 +106,12 @@ async def _bench(endpoints: dict, requests: int, gap: float) -> tuple[list[Resul
 
     settings = load_settings(overrides={"data.source": "demo"})
     state = await asyncio.to_thread(build_market_state, settings.data.spec())
-    middleware = standard_middleware(per_minute=settings.chat.rate_per_minute)
+    dispatcher = Dispatcher(standard_middleware(per_minute=settings.chat.rate_per_minute))
     contexts = {
         charts: CommandContext(
             caller=Caller("telegram", "0", "0"),
             state=lambda: state,
             options=ChatOptions(charts=charts),
-            middleware=middleware,
         )
         for charts in (True, False)
     }
@@ -120,6 +120,7 @@ async def _bench(endpoints: dict, requests: int, gap: float) -> tuple[list[Resul
         TEST_TOKEN,
         lambda caller: current[0].for_caller(caller),
         settings.delivery,
+        dispatcher=dispatcher,
         base_url=endpoints["base_url"],
         poll_timeout=10.0,
     )

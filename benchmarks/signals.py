@@ -7,7 +7,7 @@ Panels: (a) the real panel in ../shared/data since 2015 (loaded once per case, o
 timing; skipped with a message where absent) and (b) a simulated 8,000-member x 2,520-session
 panel (`benchmarks.synthetic`, generated outside the timing). Cases per panel, each in a fresh
 interpreter so its peak RSS is its own: `compute_signals` (all signals), the numpy floor and
-the pandas naive loop (`benchmarks.baselines`). Targets (issue 2, step 3): all signals <= 3 x
+the pandas naive loop (`benchmarks.baselines`). Targets: all signals <= 3 x
 the floor (stretch 2 x); all signals < 1.5 s and < 1 GB peak on 2 cores. The exit status is 0
 (it is a report) unless --check is given and a target fails.
 """
@@ -32,7 +32,7 @@ CASES: dict[str, str] = {
     "floor": "floor (200d, numpy)",
     "naive": "naive loop (200d, pandas)",
 }
-#: Targets of issue 2, step 3.
+#: Targets (see the module docstring).
 RATIO_TARGET, RATIO_STRETCH = 3.0, 2.0
 SECONDS_TARGET, PEAK_TARGET = 1.5, 1024 * MB
 
@@ -51,7 +51,7 @@ def _load(panel: str, members: int, sessions: int) -> Any:
 def _case(case: str, data: Any) -> Callable[[], object]:
     """The callable to time; everything it does not need to redo is prepared here."""
     from benchmarks.baselines import floor_breadth, member_closes, naive_breadth
-    from signals.indicators.history import compute_signals
+    from signals.indicators import compute_signals
 
     if case == "all":
         return lambda: compute_signals(data)
@@ -114,7 +114,7 @@ def profile(panel: str, repeat: int, members: int, sessions: int, top: int = 30)
     import cProfile
     import pstats
 
-    from signals.indicators.history import compute_signals
+    from signals.indicators import compute_signals
 
     data = _load(panel, members, sessions)
     compute_signals(data)  # warm-up: lazy imports, calendar, first-touch page faults
@@ -166,7 +166,7 @@ def panel_table(results: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def verdicts(panel: str, results: dict[str, dict[str, Any]]) -> list[Verdict]:
-    """Ratios and the issue's targets for one panel."""
+    """Ratios and the targets for one panel."""
     all_, floor, naive = results["all"], results["floor"], results["naive"]
     to_floor = all_["best"] / floor["best"]
     to_naive = all_["best"] / naive["best"]

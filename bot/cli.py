@@ -10,14 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings, load_settings
 from bot.model import ConfigError, StorageError, redact
@@ -116,7 +114,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.runtime import run_daemon, run_once
-    from bot.storage import daemon_lock, storage_error
+    from bot.storage import DATABASE_ERRORS, daemon_lock, storage_error
 
     settings = settings_from_args(args)
     try:
@@ -124,7 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             return asyncio.run(run_once(settings, as_of=args.as_of))
         with daemon_lock(settings.database_url):
             return asyncio.run(run_daemon(settings, as_of=args.as_of))
-    except (SQLAlchemyError, sqlite3.Error) as exc:  # the database failed after it opened
+    except DATABASE_ERRORS as exc:  # the database failed after it opened
         raise storage_error(exc, settings.database_url) from exc
 
 
@@ -146,7 +144,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     """Answer chat commands typed on stdin, one per line, on a throwaway in-memory store."""
     from bot.alerts import build_market_state
-    from bot.runtime import chat_context, run_chat
+    from bot.runtime import chat_context, chat_dispatcher, run_chat
     from bot.storage import MEMORY_URL, Store
 
     settings = settings_from_args(args)
@@ -157,7 +155,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
     try:
         rules = _load_rules(settings, None)
         ctx = chat_context(settings, state, store, rules, charts=not args.no_charts)
-        return run_chat(ctx.for_caller, sys.stdin, sys.stdout, charts_dir=args.charts_dir)
+        return run_chat(
+            ctx.for_caller,
+            sys.stdin,
+            sys.stdout,
+            charts_dir=args.charts_dir,
+            dispatcher=chat_dispatcher(settings),
+        )
     finally:
         store.close()
 
@@ -299,11 +303,11 @@ def _guard_secrets() -> None:
 
 def _known_error(exc: Exception) -> str | None:
     """What a failure the operator can act on says, in one line; None for a bug."""
-    from bot.storage import storage_error
+    from bot.storage import DATABASE_ERRORS, storage_error
 
     if isinstance(exc, ConfigError | SignalsError | StorageError):
         return str(exc)
-    if isinstance(exc, SQLAlchemyError | sqlite3.Error):
+    if isinstance(exc, DATABASE_ERRORS):
         return str(storage_error(exc))
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror

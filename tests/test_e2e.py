@@ -1,5 +1,5 @@
 """End to end: `rotation-bot run` as a subprocess against the fake Telegram and Slack
-servers on the demo market (DESIGN §8, issue 6).
+servers on the demo market.
 
 The daemon's catch-up evaluation at start is the scheduler's evaluate job; `--as-of` moves
 the as-of session, so a first run initialises silently and a second run (a day the clock

@@ -3,11 +3,19 @@ backtests."""
 
 from bot.alerts.backtest import run_backtest
 from bot.alerts.engine import Engine, EvaluationResult
-from bot.alerts.market_state import MarketState, build_market_state, state_from_data
+from bot.alerts.market_state import (
+    LoadedMarket,
+    MarketLoader,
+    MarketState,
+    build_market_state,
+    state_from_data,
+)
 
 __all__ = [
     "Engine",
     "EvaluationResult",
+    "LoadedMarket",
+    "MarketLoader",
     "MarketState",
     "build_market_state",
     "run_backtest",

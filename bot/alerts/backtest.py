@@ -8,21 +8,28 @@ and summarised beside the unconditional base rate over the same period.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from datetime import date
 
 import pandas as pd
-from sqlalchemy import select
 
 from bot.alerts.engine import Engine
 from bot.config import AlertSettings, GuardSettings
-from bot.model import BacktestResult
-from bot.storage import MEMORY_URL, AlertRow, Store
+from bot.model import (
+    AlertTransition,
+    BacktestEvent,
+    BacktestResult,
+    BacktestSummary,
+    ForwardStats,
+    ReturnStats,
+    RuleBacktest,
+)
+from bot.storage import MEMORY_URL, Store, alert_log
 from signals import calendar
 from signals.forward_returns import at_sessions, forward_return_panel, summarize
-from signals.indicators.history import SignalHistory
+from signals.indicators import SignalHistory
 from signals.market import MarketData
-from signals.rules.step import RuleSpec
+from signals.rules import RuleSpec
 
 #: sessions of history the signals need before a backtest's default start (12 m returns)
 WARM_UP_SESSIONS = 252
@@ -37,8 +44,8 @@ def run_backtest(
     data: MarketData,
     history: SignalHistory,
     rules: Sequence[RuleSpec],
-    start: pd.Timestamp | None = None,
-    end: pd.Timestamp | None = None,
+    start: date | pd.Timestamp | None = None,
+    end: date | pd.Timestamp | None = None,
     guard: GuardSettings | None = None,
 ) -> BacktestResult:
     """Fired/resolved events per rule with forward returns, and a summary per rule."""
@@ -51,36 +58,48 @@ def run_backtest(
         engine = Engine(store, rules, guard, AlertSettings(), enqueue=False)
         engine.evaluate(history, data, start_ts)
         result = engine.evaluate(history, data, end_ts)
-        with store.transaction() as s:
-            rows = s.scalars(select(AlertRow).order_by(AlertRow.session, AlertRow.id)).all()
-            events = [(r.rule_id, r.transition, r.session, r.value, r.label) for r in rows]
+        events = [(a.rule_id, a.transition, a.session, a.value, a.label) for a in alert_log(store)]
     finally:
         store.close()
 
     panel = forward_return_panel(data.closes)
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, RuleBacktest] = {}
     for rule in rules:
         mine = [e for e in events if e[0] == rule.id]
-        fired = [pd.Timestamp(e[2]) for e in mine if e[1] == "fired"]
+        fired = [pd.Timestamp(e[2]) for e in mine if e[1] == AlertTransition.FIRED]
         fwd = iter(at_sessions(panel, fired))
         listed = []
         for _, kind, session, value, label in mine:
-            ev: dict[str, Any] = {"date": session.isoformat(), "kind": kind, "value": value}
-            if label is not None:
-                ev["label"] = label
-            if kind == "fired":
-                ev["forward_returns"] = next(fwd)
-            listed.append(ev)
+            transition = AlertTransition(kind)
+            returns = next(fwd) if transition == AlertTransition.FIRED else None
+            listed.append(BacktestEvent(session, transition, value, label, returns))
         years = max((end_ts - start_ts).days / 365.25, 1e-9)
-        out[rule.id] = {
-            "events": listed,
-            "summary": {
-                "fired": len(fired),
-                "resolved": sum(1 for e in mine if e[1] == "resolved"),
-                "per_year": len(fired) / years,
-                "forward_returns": summarize(panel, fired, start_ts, end_ts),
-            },
-        }
+        summary = BacktestSummary(
+            fired=len(fired),
+            resolved=sum(1 for e in mine if e[1] == AlertTransition.RESOLVED),
+            per_year=len(fired) / years,
+            forward_returns=_forward_stats(summarize(panel, fired, start_ts, end_ts)),
+        )
+        out[rule.id] = RuleBacktest(tuple(listed), summary)
     return BacktestResult(
         start_ts.date(), end_ts.date(), data.source, data.simulated, out, len(result.guarded)
     )
+
+
+def _return_stats(raw: Mapping[str, float | int | None]) -> ReturnStats:
+    n, median, share = raw["n"], raw["median"], raw["share_positive"]
+    return ReturnStats(
+        n=int(n or 0),
+        median=None if median is None else float(median),
+        share_positive=None if share is None else float(share),
+    )
+
+
+def _forward_stats(
+    raw: Mapping[str, Mapping[str, Mapping[str, float | int | None]]],
+) -> dict[str, ForwardStats]:
+    """signals' summary (plain mappings) as typed values, keeping its order."""
+    return {
+        key: ForwardStats(_return_stats(s["events"]), _return_stats(s["base_rate"]))
+        for key, s in raw.items()
+    }

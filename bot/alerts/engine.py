@@ -1,4 +1,4 @@
-"""Signal history + stored rule state -> new alerts, written once (DESIGN §2, §4, §5).
+"""Signal history + stored rule state -> new alerts, written once (docs/alerts.md).
 
 Every evaluation walks the NYSE sessions after the last evaluated one up to its as-of
 session, in order, stepping each rule with `signals.rules.step.step` — the same fold a backtest
@@ -24,17 +24,31 @@ from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from bot.alerts.guard import SessionCheck, session_checks
 from bot.config import AlertSettings, GuardSettings
-from bot.model import AlertGroup, AlertItem, MessageKind, TextMessage
-from bot.storage import AlertRow, EngineState, RuleStateRow, Run, Store, outbox, utcnow
+from bot.model import (
+    AlertGroup,
+    AlertItem,
+    AlertTransition,
+    Clock,
+    MessageKind,
+    TextMessage,
+    utcnow,
+)
+from bot.storage import (
+    EvaluationUnit,
+    Progress,
+    RunEnd,
+    RunStart,
+    Store,
+    WriteConflict,
+    evaluation_unit,
+)
 from signals import calendar
-from signals.indicators.history import SignalHistory
+from signals.indicators import SignalHistory
 from signals.market import MarketData
-from signals.rules.step import BLANK, RuleSpec, RuleState, event_message, step
+from signals.rules import BLANK, RuleSpec, RuleState, event_message, step
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +57,7 @@ DATA_HEALTH_RULE = "data_health"
 
 @dataclass(frozen=True)
 class EvaluationResult:
-    """What one evaluation did (also recorded as a `Run` row)."""
+    """What one evaluation did (also recorded as a run)."""
 
     run_id: int
     as_of: date
@@ -53,6 +67,14 @@ class EvaluationResult:
     guarded: tuple[SessionCheck, ...] = ()
     alerts: tuple[AlertItem, ...] = field(default_factory=tuple)
     check: SessionCheck | None = None
+
+
+@dataclass(frozen=True)
+class _NewAlert:
+    """A transition found while catching up, and whether its rule announces it."""
+
+    item: AlertItem
+    notify: bool
 
 
 class RuleInputs:
@@ -88,13 +110,16 @@ class Engine:
         alerts: AlertSettings | None = None,
         *,
         enqueue: bool = True,
+        clock: Clock = utcnow,
     ) -> None:
         self.store = store
         self.rules = list(rules)
         self.guard = guard or GuardSettings()
         self.alert_settings = alerts or AlertSettings()
         self.enqueue = enqueue
+        self.clock = clock
         self._severity = {r.id: r.severity for r in self.rules}
+        self._rule_ids = frozenset(self._severity)
 
     # --- the guard ------------------------------------------------------------------------
 
@@ -107,7 +132,7 @@ class Engine:
         self,
         history: SignalHistory,
         data: MarketData,
-        as_of: pd.Timestamp | date | None = None,
+        as_of: pd.Timestamp | date | str | None = None,
         now: datetime | None = None,
     ) -> EvaluationResult:
         """Evaluate every session after the stored one up to `as_of` (default: the last
@@ -115,7 +140,7 @@ class Engine:
         first start loses on the primary key and then simply finds the state it wrote."""
         try:
             return self._evaluate(history, data, as_of, now)
-        except IntegrityError:
+        except WriteConflict:
             log.info("another evaluation committed first; evaluating again from its state")
             return self._evaluate(history, data, as_of, now)
 
@@ -123,36 +148,34 @@ class Engine:
         self,
         history: SignalHistory,
         data: MarketData,
-        as_of: pd.Timestamp | date | None,
+        as_of: pd.Timestamp | date | str | None,
         now: datetime | None,
     ) -> EvaluationResult:
-        now = now or utcnow()
+        now = now or self.clock()
         as_of_ts = calendar.session_on_or_before(
             pd.Timestamp(as_of) if as_of is not None else data.closes.index[-1]
         )
-        with self.store.transaction() as s:
-            engine_row = s.get(EngineState, 1, with_for_update=True)
-            run = Run(
-                as_of=as_of_ts.date(),
-                started_at=now,
-                source=data.source,
-                simulated=data.simulated,
-                outcome="running",
-            )
-            s.add(run)
-            s.flush()
-            if engine_row is None:
-                result = self._initialize(s, run, history, data, as_of_ts)
+        with evaluation_unit(self.store, self.clock) as unit:
+            progress = unit.progress()
+            run_id = unit.runs.start(RunStart(as_of_ts.date(), now, data.source, data.simulated))
+            if progress is None:
+                result = self._initialize(unit, run_id, history, data, as_of_ts)
             else:
-                result = self._catch_up(s, run, engine_row, history, data, as_of_ts, now)
-            run.finished_at = utcnow()
-            run.outcome, run.reason = result.outcome, result.reason
-            run.sessions_evaluated = len(result.evaluated)
-            run.alerts = len(result.alerts)
-            if result.check is not None:
-                run.last_session = result.check.last_session
-                run.stale_sessions = result.check.stale_sessions
-                run.coverage = result.check.coverage
+                result = self._catch_up(unit, run_id, progress, history, data, as_of_ts, now)
+            check = result.check
+            unit.runs.finish(
+                run_id,
+                RunEnd(
+                    finished_at=self.clock(),
+                    outcome=result.outcome,
+                    reason=result.reason,
+                    sessions_evaluated=len(result.evaluated),
+                    alerts=len(result.alerts),
+                    last_session=None if check is None else check.last_session,
+                    stale_sessions=None if check is None else check.stale_sessions,
+                    coverage=None if check is None else check.coverage,
+                ),
+            )
         log.info(
             "evaluation as of %s: %s (%d session(s), %d alert(s))%s",
             result.as_of,
@@ -163,17 +186,25 @@ class Engine:
         )
         return result
 
-    def _initialize(self, s, run: Run, history, data, as_of: pd.Timestamp) -> EvaluationResult:
+    def _initialize(
+        self,
+        unit: EvaluationUnit,
+        run_id: int,
+        history: SignalHistory,
+        data: MarketData,
+        as_of: pd.Timestamp,
+    ) -> EvaluationResult:
         """First start: every rule's state from the as-of values; nothing is announced."""
         check = self.checks(data, pd.DatetimeIndex([as_of]))[0]
         inputs = RuleInputs(self.rules, history)
         ordinal = int(calendar.session_ordinal(as_of)[0])
+        states: dict[str, RuleState] = {}
         for rule in self.rules:
-            state, _ = step(rule, BLANK, as_of.date(), inputs.value(rule, as_of), ordinal)
-            self._save_state(s, rule.id, state, as_of.date())
-        s.add(EngineState(id=1, last_session=as_of.date(), version=1))
+            states[rule.id], _ = step(rule, BLANK, as_of.date(), inputs.value(rule, as_of), ordinal)
+        unit.rule_states.save(states, as_of.date())
+        unit.start_progress(as_of.date())
         return EvaluationResult(
-            run.id,
+            run_id,
             as_of.date(),
             "initialized",
             "first start: rule state set silently",
@@ -182,27 +213,34 @@ class Engine:
         )
 
     def _catch_up(
-        self, s, run: Run, engine_row: EngineState, history, data, as_of: pd.Timestamp, now
+        self,
+        unit: EvaluationUnit,
+        run_id: int,
+        progress: Progress,
+        history: SignalHistory,
+        data: MarketData,
+        as_of: pd.Timestamp,
+        now: datetime,
     ) -> EvaluationResult:
-        last = pd.Timestamp(engine_row.last_session)
+        last = pd.Timestamp(progress.last_session)
         todo = calendar.sessions(last + pd.Timedelta(days=1), as_of)
         if len(todo) == 0:
             check = self.checks(data, pd.DatetimeIndex([as_of]))[0]
             return EvaluationResult(
-                run.id,
+                run_id,
                 as_of.date(),
                 "up_to_date",
-                f"already evaluated through {engine_row.last_session}",
+                f"already evaluated through {progress.last_session}",
                 check=check,
             )
         checks = self.checks(data, todo)
-        states = self._load_states(s)
+        states = unit.rule_states.load(self._rule_ids)
         inputs = RuleInputs(self.rules, history)
         ordinals = calendar.session_ordinal(todo)
         as_of_ord = int(ordinals[-1])
         evaluated: list[date] = []
         guarded: list[SessionCheck] = []
-        new_alerts: list[tuple[AlertItem, bool]] = []
+        new_alerts: list[_NewAlert] = []
         for ts, ordinal, check in zip(todo, ordinals, checks, strict=True):
             if check.reason is not None:
                 guarded.append(check)
@@ -219,7 +257,7 @@ class Engine:
                 if event is not None and event.kind.value in ("fired", "resolved"):
                     item = AlertItem(
                         rule_id=rule.id,
-                        transition=event.kind.value,
+                        transition=AlertTransition(event.kind.value),
                         session=event.session,
                         severity=rule.severity,
                         message=event_message(rule, event),
@@ -228,23 +266,20 @@ class Engine:
                         label=event.label,
                         late=late,
                     )
-                    new_alerts.append((item, event.notify))
-        with s.no_autoflush:
-            for rule in self.rules:
-                if rule.id in states:
-                    day = (evaluated or [last.date()])[-1]
-                    self._save_state(s, rule.id, states[rule.id], day)
-        if evaluated:
-            engine_row.last_session = evaluated[-1]
-        engine_row.version += 1
-        items = self._record(s, run, new_alerts, data, as_of, now)
-        health = self._data_health(s, run, guarded, data, as_of, now)
+                    new_alerts.append(_NewAlert(item, event.notify))
+        day = (evaluated or [last.date()])[-1]
+        unit.rule_states.save(
+            {rule.id: states[rule.id] for rule in self.rules if rule.id in states}, day
+        )
+        unit.advance(evaluated[-1] if evaluated else None)
+        items = self._record(unit, run_id, new_alerts, data, as_of, now)
+        health = self._data_health(unit, run_id, guarded, data, as_of, now)
         outcome = "evaluated" if evaluated else "guarded"
         reason = None
         if guarded:
             reason = f"{len(guarded)} session(s) not evaluated: {guarded[-1].reason}"
         return EvaluationResult(
-            run.id,
+            run_id,
             as_of.date(),
             outcome,
             reason,
@@ -254,54 +289,29 @@ class Engine:
             check=checks[-1],
         )
 
-    # --- persistence ----------------------------------------------------------------------
+    # --- what is logged and queued --------------------------------------------------------
 
-    def _load_states(self, s) -> dict[str, RuleState]:
-        # keep the rows: the session's identity map holds them weakly, and _save_state
-        # updates them in place instead of querying each one again
-        self._rows = {row.rule_id: row for row in s.scalars(select(RuleStateRow)).all()}
-        known = {r.id for r in self.rules}
-        return {
-            rid: RuleState.from_dict(row.state) for rid, row in self._rows.items() if rid in known
-        }
-
-    def _save_state(self, s, rule_id: str, state: RuleState, session: date) -> None:
-        row = getattr(self, "_rows", {}).get(rule_id) or s.get(RuleStateRow, rule_id)
-        if row is None:
-            s.add(
-                RuleStateRow(
-                    rule_id=rule_id, state=state.to_dict(), session=session, updated_at=utcnow()
-                )
-            )
-        else:
-            row.state, row.session, row.updated_at = state.to_dict(), session, utcnow()
-
-    def _record(self, s, run: Run, alerts, data: MarketData, as_of, now) -> list[AlertItem]:
+    def _record(
+        self,
+        unit: EvaluationUnit,
+        run_id: int,
+        alerts: Sequence[_NewAlert],
+        data: MarketData,
+        as_of: pd.Timestamp,
+        now: datetime,
+    ) -> list[AlertItem]:
         """Alert log rows, then the outbox rows for what is to be delivered."""
         to_send: list[AlertItem] = []
         ids: list[int] = []
-        for item, notify in alerts:
-            row = AlertRow(
-                rule_id=item.rule_id,
-                transition=item.transition,
-                session=item.session,
-                kind=item.kind.value,
-                severity=item.severity,
-                value=item.value,
-                threshold=item.threshold,
-                label=item.label,
-                message=item.message,
-                late=item.late,
-                simulated=data.simulated,
-                run_id=run.id,
-                created_at=now,
-                notify=notify,
+        for new in alerts:
+            item = new.item
+            # a key already logged fails here and rolls the whole evaluation back
+            alert_id = unit.alerts.add(
+                item, run_id=run_id, simulated=data.simulated, notify=new.notify, created_at=now
             )
-            s.add(row)
-            s.flush()  # a duplicate key fails here and rolls the whole evaluation back
-            if notify and not (item.late and self.alert_settings.late_policy == "skip"):
+            if new.notify and not (item.late and self.alert_settings.late_policy == "skip"):
                 to_send.append(item)
-                ids.append(row.id)
+                ids.append(alert_id)
         if to_send and self.enqueue:
             group = AlertGroup(
                 as_of=as_of.date(),
@@ -310,59 +320,43 @@ class Engine:
                 items=tuple(to_send),
                 footer=self.alert_settings.footer,
             )
-            outbox.enqueue_alerts(
-                s,
+            unit.enqueue_alerts(
                 group_key=f"alerts:{to_send[0].session}:{as_of.date()}",
                 group=group,
                 rule_severity=self._severity,
                 alert_ids=ids,
                 now=now,
             )
-        return [item for item, _ in alerts]
+        return [new.item for new in alerts]
 
-    def _data_health(self, s, run: Run, guarded, data, as_of, now) -> list[AlertItem]:
+    def _data_health(
+        self,
+        unit: EvaluationUnit,
+        run_id: int,
+        guarded: Sequence[SessionCheck],
+        data: MarketData,
+        as_of: pd.Timestamp,
+        now: datetime,
+    ) -> list[AlertItem]:
         """One notice to admins once `data_health_after` sessions in a row were guarded."""
         if len(guarded) < self.guard.data_health_after:
             return []
         first = guarded[0]
-        key = (DATA_HEALTH_RULE, "data_health", first.session)
-        exists = s.scalar(
-            select(AlertRow.id).where(
-                AlertRow.rule_id == key[0],
-                AlertRow.transition == key[1],
-                AlertRow.session == key[2],
-            )
-        )
-        if exists is not None:
-            return []
         message = (
             f"No rule evaluated for {len(guarded)} session(s) since {first.session}: "
             f"{guarded[-1].reason}"
         )
-        item = AlertItem(DATA_HEALTH_RULE, "data_health", first.session, "warning", message)
-        s.add(
-            AlertRow(
-                rule_id=key[0],
-                transition=key[1],
-                session=key[2],
-                kind=MessageKind.DATA_HEALTH.value,
-                severity="warning",
-                value=None,
-                threshold=None,
-                label=None,
-                message=message,
-                late=False,
-                simulated=data.simulated,
-                run_id=run.id,
-                created_at=now,
-                notify=True,
-            )
+        item = AlertItem(
+            DATA_HEALTH_RULE, AlertTransition.DATA_HEALTH, first.session, "warning", message
         )
-        s.flush()
+        logged = unit.alerts.add_new(
+            item, run_id=run_id, simulated=data.simulated, notify=True, created_at=now
+        )
+        if logged is None:  # announced when this streak began
+            return []
         if self.enqueue:
             lines = (message, f"as of {as_of.date()}, source {data.source}")
-            outbox.enqueue_message(
-                s,
+            unit.enqueue_message(
                 group_key=f"data_health:{first.session}",
                 message=TextMessage(
                     MessageKind.DATA_HEALTH, "Data health", lines, simulated=data.simulated

@@ -1,7 +1,9 @@
 """The market as the bot currently sees it: data, signal history and the latest snapshot.
 
 Computed once per refresh and then only read: commands, charts, alerts and backtests all use
-the same `MarketState`, so nothing recomputes the panel per request.
+the same `MarketState`, so nothing recomputes the panel per request. `MarketLoader` is the one
+way a state is built: from the command line (`build_market_state`, one look) and by the
+running bot (`MarketLoader.load` on every refresh, then `LoadedMarket.state` for the chat).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from signals import calendar
-from signals.indicators.history import SignalHistory, SignalParams, compute_signals
+from signals.indicators import SignalHistory, SignalParams, compute_signals
 from signals.market import MarketData
 from signals.snapshot import MarketSnapshot, build_snapshot
 from signals.sources import DataSpec, load_market
@@ -29,7 +31,7 @@ class MarketState:
 
 
 def as_of_session(as_of: pd.Timestamp | None) -> pd.Timestamp | None:
-    """A given date becomes the session on or before it (DESIGN §4)."""
+    """A given date becomes the session on or before it."""
     return None if as_of is None else calendar.session_on_or_before(as_of)
 
 
@@ -44,9 +46,74 @@ def state_from_data(
     return MarketState(data=data, history=history, snapshot=snap)
 
 
+#: sources whose data does not change while the bot runs: loaded once, signals computed once
+STATIC_SOURCES = ("demo", "files")
+
+
+@dataclass(frozen=True)
+class LoadedMarket:
+    """What a refresh loaded: the data, every signal over it, and the session to read them
+    at. A static source is loaded whole, so its data may run past `as_of` (signals are
+    causal: a value at t reads nothing after t, and freshness looks at data up to the
+    session only)."""
+
+    data: MarketData
+    history: SignalHistory
+    as_of: pd.Timestamp
+    params: SignalParams = SignalParams()
+
+    def state(self) -> MarketState:
+        """The market at `as_of`. A past session is cut and recomputed, so that charts and
+        numbers see nothing after it."""
+        if self.as_of < self.data.closes.index[-1]:
+            return state_from_data(self.data, self.as_of, self.params)
+        snap = build_snapshot(self.history, self.data, self.as_of)
+        return MarketState(data=self.data, history=self.history, snapshot=snap)
+
+
+class MarketLoader:
+    """Loads `spec`'s data, computes every signal and takes the snapshot.
+
+    `state` is one look (the command line). `load` serves a process that refreshes again
+    and again: a static source is loaded once and reused, except that an unpinned demo grows
+    with the clock and is loaded again once the asked session is past its end. Not
+    thread-safe: one refresh at a time.
+    """
+
+    def __init__(self, spec: DataSpec, params: SignalParams | None = None) -> None:
+        self.spec = spec
+        self.params = params or SignalParams()
+        self._last: LoadedMarket | None = None
+
+    @property
+    def static(self) -> bool:
+        return self.spec.source in STATIC_SOURCES
+
+    def state(self, as_of: pd.Timestamp | None = None) -> MarketState:
+        """Data up to `as_of` (the session on or before it; default: all), every signal,
+        and the snapshot at that session."""
+        session = as_of_session(as_of)
+        return state_from_data(load_market(self.spec, end=session), session, self.params)
+
+    def load(self, as_of: pd.Timestamp) -> LoadedMarket:
+        """The data and signals for the session `as_of`, for the engine; `.state()` of the
+        result is what the chat shows."""
+        last = self._last
+        if self.static and last is not None:
+            behind = as_of > last.data.closes.index[-1]
+            grows = self.spec.source == "demo" and self.spec.demo_end is None
+            if not (behind and grows):
+                loaded = LoadedMarket(last.data, last.history, as_of, self.params)
+                self._last = loaded
+                return loaded
+        data = load_market(self.spec, end=None if self.static else as_of)
+        loaded = LoadedMarket(data, compute_signals(data, self.params), as_of, self.params)
+        self._last = loaded
+        return loaded
+
+
 def build_market_state(
     spec: DataSpec, as_of: pd.Timestamp | None = None, params: SignalParams | None = None
 ) -> MarketState:
     """Load the data (up to `as_of` when given), compute every signal, take the snapshot."""
-    session = as_of_session(as_of)
-    return state_from_data(load_market(spec, end=session), session, params)
+    return MarketLoader(spec, params).state(as_of)

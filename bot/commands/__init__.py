@@ -1,8 +1,14 @@
 """Platform-neutral chat commands: the table, parsing, context, middleware and handlers."""
 
 from bot.commands.context import Caller, ChatOptions, ChatType, CommandContext
-from bot.commands.middleware import Handler, Request, request_name, standard_middleware
-from bot.commands.table import COMMANDS, dispatch_text, menu, warm_cache
+from bot.commands.middleware import (
+    Handler,
+    Middleware,
+    Request,
+    request_name,
+    standard_middleware,
+)
+from bot.commands.table import COMMANDS, Dispatcher, menu, warm_cache
 
 __all__ = [
     "COMMANDS",
@@ -10,9 +16,10 @@ __all__ = [
     "ChatOptions",
     "ChatType",
     "CommandContext",
+    "Dispatcher",
     "Handler",
+    "Middleware",
     "Request",
-    "dispatch_text",
     "menu",
     "request_name",
     "standard_middleware",

@@ -2,7 +2,7 @@
 
 Commands read the cached `MarketState` (`ctx.state()`) and never recompute a signal: values
 come from the snapshot, changes of details from the stored history by position, exactly as
-the snapshot defines them (value_t - value_(t-5) and value_(t-21); DESIGN §1).
+the snapshot defines them (value_t - value_(t-5) and value_(t-21); docs/signals.md).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import pandas as pd
 
 from bot.commands.context import CommandContext
 from bot.model import Button, Chart, Reply
-from bot.render import ChartMeta, format_value, signal_unit
+from bot.render import ChartMeta, format_coverage, signal_unit
 from bot.render import texts as T
 
 if TYPE_CHECKING:
     from bot.alerts import MarketState
 
-#: Sessions back for the 1-week and 1-month changes (DESIGN §1).
+#: Sessions back for the 1-week and 1-month changes.
 WEEK, MONTH = 5, 21
 
 
@@ -127,30 +127,14 @@ def reading(state: MarketState, path: str) -> Reading:
     return series_reading(state, path)
 
 
-def fmt(value: float | None, unit: str, signed: bool = False) -> str:
-    return format_value(value, unit, signed)
-
-
-def fmt_change(value: float | None, unit: str) -> str:
-    """A change: signed, in points for % and pp values ("+1.2 pp"), plain for counts."""
-    if value is None:
-        return "—"
-    if unit in ("%", "pp"):
-        text = f"{value:+.1f} pp"
-        return "0.0 pp" if text in ("+0.0 pp", "-0.0 pp") else text
-    text = f"{value:+.0f}" if float(value).is_integer() else f"{value:+.1f}"
-    return "0" if text in ("+0", "-0") else text
-
-
 def freshness_line(state: MarketState) -> str:
     snap = state.snapshot
     fresh = snap.freshness
     last = "none" if fresh.last_session is None else pd.Timestamp(fresh.last_session).date()
-    coverage = number(fresh.coverage)
     return T.FRESHNESS.format(
         last=last,
         stale=fresh.stale_sessions,
-        coverage="—" if coverage is None else f"{coverage * 100:.1f}%",
+        coverage=format_coverage(number(fresh.coverage)),
         source=snap.source,
     )
 

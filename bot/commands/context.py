@@ -1,8 +1,9 @@
 """What a command may use: the caller, the cached market state, the store, the rules, a clock.
 
-One long-lived `CommandContext` is built by the app (state provider, store, rules, middleware,
-result cache); each adapter derives a per-message copy with `for_caller`. Everything in it is
-safe to share between threads: commands run in `asyncio.to_thread` workers.
+One long-lived `CommandContext` is built by the app (state provider, store, rules, result
+cache); each adapter derives a per-message copy with `for_caller`. Everything in it is safe to
+share between threads: commands run in `asyncio.to_thread` workers. What runs around a command
+(audit log, allowlist, rate limit) is not here: the `Dispatcher` owns that chain.
 """
 
 from __future__ import annotations
@@ -11,22 +12,19 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from bot.model import Clock, utcnow
 
 if TYPE_CHECKING:
     from bot.alerts import MarketState
-    from bot.commands.middleware import Middleware
     from bot.storage import Store
-    from signals.rules.spec import RuleSpec
+    from signals.rules import RuleSpec
 
 T = TypeVar("T")
 ChatType = Literal["private", "group", "channel"]
 CHAT_TYPES: tuple[str, ...] = ("private", "group", "channel")
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -107,7 +105,6 @@ class CommandContext:
     rules: the configured alert rules (`signals.rules.spec.RuleSpec`).
     clock: the wall clock (UTC, tz-aware); tests pass a fixed one.
     next_run: when the scheduler evaluates next (None: not scheduled / no scheduler).
-    middleware: applied by `dispatch` around every command, outermost first.
     cache: charts and rule histories of the current state (shared by every caller).
     version: the bot's version for `status` ("" = read the installed package's).
     """
@@ -117,12 +114,11 @@ class CommandContext:
     store: Store | None = None
     rules: tuple[RuleSpec, ...] = ()
     options: ChatOptions = field(default_factory=ChatOptions)
-    clock: Callable[[], datetime] = _utcnow
+    clock: Clock = utcnow
     next_run: Callable[[], datetime | None] | None = None
-    middleware: tuple[Middleware, ...] = ()
     cache: StateCache = field(default_factory=StateCache)
     version: str = ""
 
     def for_caller(self, caller: Caller) -> CommandContext:
-        """This context for one incoming message (shares the store, cache and middleware)."""
+        """This context for one incoming message (shares the store and the cache)."""
         return replace(self, caller=caller)

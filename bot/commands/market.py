@@ -12,8 +12,6 @@ from bot.commands.common import (
     as_of_date,
     chart,
     chart_meta,
-    fmt,
-    fmt_change,
     freshness_line,
     market_reply,
     need_state,
@@ -26,7 +24,7 @@ from bot.commands.context import CommandContext
 from bot.commands.parse import CommandRequest
 from bot.commands.sector_names import SECTORS, resolve_sector, suggest_sectors
 from bot.model import Button, Reply, Table, echo
-from bot.render import charts
+from bot.render import charts, format_change, format_value
 from bot.render import texts as T
 from signals.market import SECTOR_ETFS
 
@@ -37,7 +35,12 @@ if TYPE_CHECKING:
 def _row(state: MarketState, path: str, label: str) -> tuple[str, str, str, str]:
     r = reading(state, path)
     unit = unit_of(path)
-    return (label, fmt(r.value, unit), fmt_change(r.change_1w, unit), fmt_change(r.change_1m, unit))
+    return (
+        label,
+        format_value(r.value, unit),
+        format_change(r.change_1w, unit),
+        format_change(r.change_1m, unit),
+    )
 
 
 def _closes(state: MarketState, ticker: str, sessions: int) -> pd.Series:
@@ -69,7 +72,9 @@ def snapshot(req: CommandRequest, ctx: CommandContext) -> Reply:
     top = snap.signals.get("top10_share")
     companies = (top.details.get("companies") or [])[:3] if top is not None else []
     if companies:
-        names = ", ".join(f"{c['company']} {fmt(number(c.get('weight')), '%')}" for c in companies)
+        names = ", ".join(
+            f"{c['company']} {format_value(number(c.get('weight')), '%')}" for c in companies
+        )
         blocks.append(T.TOP_COMPANIES.format(names=names))
     blocks.append(freshness_line(state))
     n = ctx.options.chart_sessions
@@ -172,9 +177,9 @@ def sectors(req: CommandRequest, ctx: CommandContext) -> Reply:
                 str(i),
                 etf,
                 SECTORS[etf].short,
-                fmt(value, "pp"),
-                fmt(_sector_value(state, etf, "ret_21_vs_xlk"), "pp"),
-                fmt(_sector_value(state, etf, "breadth_200d"), "%"),
+                format_value(value, "pp"),
+                format_value(_sector_value(state, etf, "ret_21_vs_xlk"), "pp"),
+                format_value(_sector_value(state, etf, "breadth_200d"), "%"),
             )
         )
     picture = chart(
@@ -226,9 +231,9 @@ def sector(req: CommandRequest, ctx: CommandContext) -> Reply:
         rows.append(
             (
                 label,
-                fmt(number(details.get(key)), unit, signed=key.startswith("ret")),
-                fmt(_sector_value(state, etf, f"{key}_vs_xlk"), "pp"),
-                fmt(number(details.get(f"{key}_vs_spy")), "pp"),
+                format_value(number(details.get(key)), unit, signed=key.startswith("ret")),
+                format_value(_sector_value(state, etf, f"{key}_vs_xlk"), "pp"),
+                format_value(number(details.get(f"{key}_vs_spy")), "pp"),
             )
         )
     header = tuple(h.format(etf=etf) for h in T.SECTOR_HEADER)
@@ -237,13 +242,15 @@ def sector(req: CommandRequest, ctx: CommandContext) -> Reply:
     rank = next(i for i, (e, _) in enumerate(ranked, start=1) if e == etf)
     blocks.append(
         T.SECTOR_RANK.format(
-            value=fmt(_sector_value(state, etf), "pp"), rank=rank, total=len(ranked)
+            value=format_value(_sector_value(state, etf), "pp"), rank=rank, total=len(ranked)
         )
     )
     sector_breadth = number(details.get("breadth_200d"))
     if etf in SECTOR_ETFS:
         members = len(state.data.universe.sector_tickers(SECTOR_ETFS[etf]))
-        blocks.append(T.SECTOR_BREADTH.format(value=fmt(sector_breadth, "%"), members=members))
+        blocks.append(
+            T.SECTOR_BREADTH.format(value=format_value(sector_breadth, "%"), members=members)
+        )
     else:
         blocks.append(T.SECTOR_NO_BREADTH.format(etf=etf))
     blocks.append(freshness_line(state))
@@ -333,8 +340,8 @@ def chart_command(req: CommandRequest, ctx: CommandContext) -> Reply:
     label = a if b is None else f"{a}/{b}"
     ratio = sa if sb is None else sa / sb
     text = T.CHART_RATIO.format(
-        label=label, r63=fmt(_change(ratio, 63), "%", signed=True),
-        r252=fmt(_change(ratio, len(ratio.dropna()) - 1), "%", signed=True),
+        label=label, r63=format_value(_change(ratio, 63), "%", signed=True),
+        r252=format_value(_change(ratio, len(ratio.dropna()) - 1), "%", signed=True),
     )  # fmt: skip
     picture = chart(
         ctx,

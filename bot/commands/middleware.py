@@ -1,8 +1,8 @@
 """Cross-cutting concerns around every command: allowlist, rate limit, audit log, error path.
 
-Each middleware is a callable `(request, ctx, next) -> Reply` (bolt-python's shape, STYLE §8):
-it may answer by itself (a refusal) or call `next`. `dispatch` composes the context's
-middleware outermost first around the command table and always wraps the whole chain in
+Each middleware is a callable `(request, ctx, next) -> Reply` (bolt-python's shape):
+it may answer by itself (a refusal) or call `next`. A `Dispatcher` (`bot.commands.table`)
+holds the chain, outermost first, around the command table and always wraps it in
 `ErrorBoundary`, the one place where an unexpected exception becomes a logged traceback and a
 short apology. Command code never checks chats, rates or exceptions itself.
 
@@ -17,20 +17,18 @@ import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from bot.commands.context import CommandContext
 from bot.commands.parse import CommandRequest, ParseError
 from bot.model import Reply, echo
 from bot.render import texts as T
-
-if TYPE_CHECKING:
-    from bot.commands.context import CommandContext
 
 log = logging.getLogger("rotation_bot.commands")
 audit_log = logging.getLogger("rotation_bot.audit")
 
 Request = CommandRequest | ParseError
-Handler = Callable[[Request, "CommandContext"], Reply]
+Handler = Callable[[Request, CommandContext], Reply]
 
 
 class Middleware(Protocol):
@@ -64,7 +62,7 @@ def request_args(request: Request) -> str:
 
 
 class ErrorBoundary:
-    """The one error path (STYLE §9): an exception escaping a command or a middleware is
+    """The one error path: an exception escaping a command or a middleware is
     logged with its traceback and a reference, and the user gets a short apology."""
 
     def __call__(self, request: Request, ctx: CommandContext, next: Handler) -> Reply:

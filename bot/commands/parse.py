@@ -1,6 +1,6 @@
 """Chat text -> a typed `CommandRequest` (or a `ParseError`), once, before any handler runs.
 
-Match, then handle (STYLE §7): every platform hands its raw text here and passes the typed
+Match, then handle: every platform hands its raw text here and passes the typed
 result along. Accepted forms, case-insensitive command names, surrounding whitespace ignored:
 
     snapshot                    console, Telegram private chats

@@ -7,12 +7,9 @@ from datetime import datetime
 from importlib import metadata
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
-
 from bot.commands.common import (
     CommandError,
     as_of_date,
-    fmt,
     history_position,
     market_reply,
     number,
@@ -21,13 +18,13 @@ from bot.commands.common import (
 from bot.commands.context import CommandContext
 from bot.commands.parse import CommandRequest
 from bot.model import Button, Reply, Table, echo
+from bot.render import format_coverage, format_plain, format_value
 from bot.render import texts as T
-from bot.storage import AlertRow, DeliveryRow, DestinationRow, RuleStateRow, Run, as_utc
-from signals.rules.state import RuleState
+from bot.storage import StatusQueries, as_utc
 
 if TYPE_CHECKING:
     from bot.alerts import MarketState
-    from signals.rules.spec import RuleSpec
+    from signals.rules import RuleSpec
 
 #: Dead letters and disabled destinations listed by name in an admin's status.
 STATUS_ITEMS = 5
@@ -36,10 +33,6 @@ STATUS_ITEMS = 5
 def _when(ts: datetime | None) -> str:
     ts = as_utc(ts)
     return "—" if ts is None else ts.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _threshold(x: float | None) -> str:
-    return "—" if x is None else f"{x:g}"
 
 
 def trigger_text(rule: RuleSpec) -> str:
@@ -51,10 +44,10 @@ def trigger_text(rule: RuleSpec) -> str:
         return (T.TRIGGER_ALL if rule.all else T.TRIGGER_ANY).format(n=n)
     above = rule.op == "crosses_above"
     text = (T.TRIGGER_ABOVE if above else T.TRIGGER_BELOW).format(
-        threshold=_threshold(rule.threshold)
+        threshold=format_plain(rule.threshold)
     )
     if rule.clear is not None and rule.clear != rule.threshold:
-        text += T.TRIGGER_CLEAR.format(op="<" if above else ">", clear=_threshold(rule.clear))
+        text += T.TRIGGER_CLEAR.format(op="<" if above else ">", clear=format_plain(rule.clear))
     return text
 
 
@@ -86,7 +79,7 @@ def current_value(state: MarketState | None, rule: RuleSpec) -> str:
         return "—"
     if isinstance(raw, str):
         return echo(raw, 24)
-    return fmt(number(raw), unit_of(rule.signal))
+    return format_value(number(raw), unit_of(rule.signal))
 
 
 def _states(ctx: CommandContext) -> dict[str, tuple[str, str]]:
@@ -94,29 +87,19 @@ def _states(ctx: CommandContext) -> dict[str, tuple[str, str]]:
     if ctx.store is None:
         return {}
     out: dict[str, tuple[str, str]] = {}
-    with ctx.store.transaction() as s:
-        rows = {r.rule_id: r for r in s.scalars(select(RuleStateRow))}
-        for rule in ctx.rules:
-            status = T.STATE_UNKNOWN
-            last = "—"
-            row = rows.get(rule.id)
-            if row is not None:
-                try:
-                    st = RuleState.from_dict(row.state)
-                    status = st.status.value
-                    if st.last_fired is not None:
-                        last = f"fired {st.last_fired.isoformat()}"
-                except ValueError:
-                    status = T.STATE_UNKNOWN
-            alert = s.execute(
-                select(AlertRow.transition, AlertRow.session)
-                .where(AlertRow.rule_id == rule.id)
-                .order_by(AlertRow.session.desc(), AlertRow.id.desc())
-                .limit(1)
-            ).first()
-            if alert is not None:
-                last = f"{alert.transition} {alert.session.isoformat()}"
-            out[rule.id] = (status, last)
+    records = StatusQueries(ctx.store).rule_records([rule.id for rule in ctx.rules])
+    for rule_id, record in records.items():
+        status = T.STATE_UNKNOWN
+        last = "—"
+        st = record.state
+        if st is not None:
+            status = st.status.value
+            if st.last_fired is not None:
+                last = f"fired {st.last_fired.isoformat()}"
+        alert = record.last_alert
+        if alert is not None:
+            last = f"{alert.transition} {alert.session.isoformat()}"
+        out[rule_id] = (status, last)
     return out
 
 
@@ -223,47 +206,27 @@ def status(req: CommandRequest, ctx: CommandContext) -> Reply:
 
 def _run_lines(ctx: CommandContext) -> list[str]:
     assert ctx.store is not None
-    with ctx.store.transaction() as s:
-        run = s.scalars(select(Run).order_by(Run.started_at.desc(), Run.id.desc()).limit(1)).first()
-        if run is None:
-            return [T.STATUS_NO_RUN]
-        coverage = number(run.coverage)
-        return [
-            T.STATUS_RUN.format(
-                as_of=run.as_of.isoformat(),
-                outcome=run.outcome,
-                reason=f" ({echo(run.reason, 200)})" if run.reason else "",
-                finished=_when(run.finished_at),
-            ),
-            T.STATUS_RUN_DATA.format(
-                last="—" if run.last_session is None else run.last_session.isoformat(),
-                stale="—" if run.stale_sessions is None else run.stale_sessions,
-                coverage="—" if coverage is None else f"{coverage * 100:.1f}%",
-            ),
-        ]
+    run = StatusQueries(ctx.store).latest_run()
+    if run is None:
+        return [T.STATUS_NO_RUN]
+    return [
+        T.STATUS_RUN.format(
+            as_of=run.as_of.isoformat(),
+            outcome=run.outcome,
+            reason=f" ({echo(run.reason, 200)})" if run.reason else "",
+            finished=_when(run.finished_at),
+        ),
+        T.STATUS_RUN_DATA.format(
+            last="—" if run.last_session is None else run.last_session.isoformat(),
+            stale="—" if run.stale_sessions is None else run.stale_sessions,
+            coverage=format_coverage(number(run.coverage)),
+        ),
+    ]
 
 
 def _admin_lines(ctx: CommandContext) -> list[str]:
     assert ctx.store is not None
-    with ctx.store.transaction() as s:
-        n_dead = s.scalar(select(func.count()).where(DeliveryRow.status == "dead")) or 0
-        dead = s.execute(
-            select(
-                DeliveryRow.id,
-                DestinationRow.platform,
-                DestinationRow.chat_id,
-                DeliveryRow.last_error,
-            )
-            .join(DestinationRow, DestinationRow.id == DeliveryRow.destination_id)
-            .where(DeliveryRow.status == "dead")
-            .order_by(DeliveryRow.id.desc())
-            .limit(STATUS_ITEMS)
-        ).all()
-        disabled = s.execute(
-            select(DestinationRow.platform, DestinationRow.chat_id, DestinationRow.disabled_reason)
-            .where(DestinationRow.enabled.is_(False))
-            .order_by(DestinationRow.id)
-        ).all()
+    problems = StatusQueries(ctx.store).admin_status(listed=STATUS_ITEMS)
     dead_lines = [
         T.STATUS_DEAD_ITEM.format(
             id=d.id,
@@ -271,15 +234,15 @@ def _admin_lines(ctx: CommandContext) -> list[str]:
             chat=echo(d.chat_id, 32),
             error=echo(d.last_error or "—", 80),
         )
-        for d in dead
+        for d in problems.dead
     ]
     disabled_lines = [
         T.STATUS_DISABLED_ITEM.format(
-            platform=d.platform, chat=echo(d.chat_id, 32), reason=echo(d.disabled_reason or "—", 80)
+            platform=d.platform, chat=echo(d.chat_id, 32), reason=echo(d.reason or "—", 80)
         )
-        for d in disabled[:STATUS_ITEMS]
+        for d in problems.disabled[:STATUS_ITEMS]
     ]
     return [
-        "\n".join([T.STATUS_DEAD.format(n=n_dead), *dead_lines]),
-        "\n".join([T.STATUS_DISABLED.format(n=len(disabled)), *disabled_lines]),
+        "\n".join([T.STATUS_DEAD.format(n=problems.dead_count), *dead_lines]),
+        "\n".join([T.STATUS_DISABLED.format(n=len(problems.disabled)), *disabled_lines]),
     ]

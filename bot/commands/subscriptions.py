@@ -1,5 +1,5 @@
 """Subscription commands: subscribe, unsubscribe, mute, settings. They write the caller's
-`DestinationRow` (platform + chat id + thread), origin "chat".
+destination (platform + chat id + thread), origin "chat".
 
 Rows from the config file are re-synced at every start (`bot.delivery.destinations`), so a change
 made here to one of them would silently vanish; those are refused with a pointer to the config.
@@ -11,10 +11,8 @@ and channels) is checked by `dispatch`, not here.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bot.commands.common import CommandError
 from bot.commands.context import CommandContext
@@ -22,36 +20,35 @@ from bot.commands.parse import CommandRequest
 from bot.commands.status import find_rule
 from bot.model import Level, MessageKind, Reply, Table, echo, levels_with
 from bot.render import texts as T
-from bot.storage import DestinationRow, Store, as_utc
+from bot.storage import ChatKey, Destination, Destinations, RuleFilter
 
 SEVERITY_FILTERS = ("info", "warning")
 _DURATION = re.compile(r"(\d{1,4})\s*(m|min|mins|minutes?|h|hrs?|hours?|d|days?|w|weeks?)")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def _store(ctx: CommandContext, command: str) -> Store:
+def _destinations(ctx: CommandContext, command: str) -> Destinations:
     if ctx.store is None:
         raise CommandError(T.NO_STORE.format(command=command))
-    return ctx.store
+    return Destinations(ctx.store)
 
 
-def _row(s: Session, ctx: CommandContext) -> DestinationRow | None:
+def _key(ctx: CommandContext) -> ChatKey:
     c = ctx.caller
-    return s.scalars(
-        select(DestinationRow).where(
-            DestinationRow.platform == c.platform,
-            DestinationRow.chat_id == c.chat_id,
-            DestinationRow.thread_id == c.thread_id,
-        )
-    ).first()
+    return (c.platform, c.chat_id, c.thread_id)
 
 
-def _writable(row: DestinationRow) -> None:
+def _subscribed(row: Destination) -> bool:
+    """Whether the row receives alerts (an admin-only row gets only what goes to admins)."""
+    return row.enabled and not row.admin_only
+
+
+def _writable(row: Destination) -> None:
     if row.origin == "config" and not row.admin_only:
         raise CommandError(T.FROM_CONFIG)
 
 
-def _rule_filter(ctx: CommandContext, args: tuple[str, ...]) -> str | list[str]:
+def _rule_filter(ctx: CommandContext, args: tuple[str, ...]) -> RuleFilter:
     """ "all", or the rule ids (and severities) named, each checked against the config."""
     if not args or [a.lower() for a in args] == ["all"]:
         return "all"
@@ -61,48 +58,45 @@ def _rule_filter(ctx: CommandContext, args: tuple[str, ...]) -> str | list[str]:
         value = word.lower() if word.lower() in SEVERITY_FILTERS else find_rule(ctx, word).id
         if value not in chosen:
             chosen.append(value)
-    return chosen
+    return tuple(chosen)
 
 
 def subscribe(req: CommandRequest, ctx: CommandContext) -> Reply:
     """Alerts to this chat: for all rules, or the rules (or severities) named."""
-    store = _store(ctx, "subscribe")
+    destinations = _destinations(ctx, "subscribe")
     rules = _rule_filter(ctx, req.args)
     now = ctx.clock()
-    with store.transaction() as s:
-        row = _row(s, ctx)
+    with destinations.transaction() as tx:
+        row = tx.find(_key(ctx))
         if row is None:
-            c = ctx.caller
-            row = DestinationRow(
-                platform=c.platform,
-                chat_id=c.chat_id,
-                thread_id=c.thread_id,
-                origin="chat",
-                created_at=now,
-                kinds={},
-            )
-            s.add(row)
+            platform, chat_id, thread_id = _key(ctx)
+            tx.add(Destination(platform, chat_id, thread_id, "chat", now, rules=rules, kinds={}))
         else:
             _writable(row)
-        row.origin = "chat"
-        row.admin_only = False
-        row.rules = rules
-        row.enabled = True
-        row.disabled_reason = None
+            tx.save(
+                replace(
+                    row,
+                    origin="chat",
+                    admin_only=False,
+                    rules=rules,
+                    enabled=True,
+                    disabled_reason=None,
+                )
+            )
     text = T.SUBSCRIBED_ALL if rules == "all" else T.SUBSCRIBED_SOME.format(rules=", ".join(rules))
     return Reply(title=T.SUBSCRIBED_TITLE, blocks=(text, T.SUBSCRIBED_HINTS), command=req.line)
 
 
 def unsubscribe(req: CommandRequest, ctx: CommandContext) -> Reply:
     """No more alerts to this chat (the row is disabled, not deleted: history keeps it)."""
-    store = _store(ctx, "unsubscribe")
-    with store.transaction() as s:
-        row = _row(s, ctx)
-        if row is None or not row.enabled or row.admin_only:
+    destinations = _destinations(ctx, "unsubscribe")
+    with destinations.transaction() as tx:
+        row = tx.find(_key(ctx))
+        if row is None or not _subscribed(row):
             return Reply(title=T.UNSUBSCRIBED_TITLE, blocks=(T.NOT_SUBSCRIBED,))
         _writable(row)
-        row.enabled = False
-        row.disabled_reason = f"unsubscribed in chat by user {echo(ctx.caller.user_id, 32)}"
+        reason = f"unsubscribed in chat by user {echo(ctx.caller.user_id, 32)}"
+        tx.save(replace(row, enabled=False, disabled_reason=reason))
     return Reply(title=T.UNSUBSCRIBED_TITLE, blocks=(T.UNSUBSCRIBED,))
 
 
@@ -125,15 +119,15 @@ def mute(req: CommandRequest, ctx: CommandContext) -> Reply:
         raise CommandError(T.BAD_DURATION.format(text=echo(text)), usage="mute 2h | 3d | 1w | off")
     if duration > timedelta(days=ctx.options.max_mute_days):
         raise CommandError(T.TOO_LONG.format(days=ctx.options.max_mute_days))
-    store = _store(ctx, "mute")
+    destinations = _destinations(ctx, "mute")
     now = ctx.clock()
     until = now + duration if duration else None
-    with store.transaction() as s:
-        row = _row(s, ctx)
-        if row is None or not row.enabled or row.admin_only:
+    with destinations.transaction() as tx:
+        row = tx.find(_key(ctx))
+        if row is None or not _subscribed(row):
             raise CommandError(T.NOT_SUBSCRIBED)
         _writable(row)
-        row.muted_until = until
+        tx.save(replace(row, muted_until=until))
     if until is None:
         return Reply(title=T.UNMUTED_TITLE, blocks=(T.UNMUTED,))
     return Reply(title=T.MUTED_TITLE, blocks=(T.MUTED.format(until=_when(until)),))
@@ -165,20 +159,21 @@ def _level(text: str) -> Level:
 
 def settings(req: CommandRequest, ctx: CommandContext) -> Reply:
     """Show this chat's levels per message kind, or set one: `settings resolved silent`."""
-    store = _store(ctx, "settings")
+    destinations = _destinations(ctx, "settings")
     if len(req.args) not in (0, 2):
         raise CommandError(T.USAGE.format(usage="settings [KIND LEVEL]"))
     change = (_kind(req.args[0]), _level(req.args[1])) if req.args else None
-    with store.transaction() as s:
-        row = _row(s, ctx)
-        if row is None or not row.enabled or row.admin_only:
+    with destinations.transaction() as tx:
+        row = tx.find(_key(ctx))
+        if row is None or not _subscribed(row):
             raise CommandError(T.NOT_SUBSCRIBED)
         if change is not None:
             _writable(row)
-            row.kinds = {**(row.kinds or {}), change[0].value: change[1].value}  # new dict: tracked
-        kinds = dict(row.kinds or {})
-        rules = row.rules
-        muted = as_utc(row.muted_until)
+            row = replace(row, kinds={**row.kinds, change[0].value: change[1].value})
+            tx.save(row)
+    kinds = dict(row.kinds)
+    rules = row.rules
+    muted = row.muted_until
     levels = levels_with(kinds)
     table = Table(T.SETTINGS_HEADER, tuple((k.value, v.value) for k, v in levels.items()))
     blocks = []

@@ -1,17 +1,18 @@
-"""The one command table, and `dispatch`: a parsed request + a context -> a neutral `Reply`.
+"""The one command table, and `Dispatcher`: a parsed request + a context -> a neutral `Reply`.
 
 The same `COMMANDS` table registers the handlers on every platform, builds `help` and
 `help COMMAND`, and gives Telegram its command menu (`menu()` for setMyCommands), so they can
-never drift apart (STYLE §6). Commands know nothing of Telegram or Slack (STYLE §5): they
+never drift apart. Commands know nothing of Telegram or Slack: they
 return a `bot.model.reply.Reply` that each platform's renderer formats.
 
-Threading: command functions, `dispatch` and `dispatch_text` are synchronous and thread-safe.
-They do blocking work (SQLAlchemy queries, matplotlib rendering), so async adapters call
-them as ``await asyncio.to_thread(dispatch, request, ctx)``; the console may call them directly.
+Threading: command functions and the `Dispatcher` are synchronous and thread-safe. They do
+blocking work (SQLAlchemy queries, matplotlib rendering), so async adapters call them as
+``await asyncio.to_thread(dispatcher.dispatch, request, ctx)``; the console may call them
+directly.
 Nothing is recomputed per request: market commands read `ctx.state()` (the cached state), and
 charts are cached per state.
 
-Order of checks in `dispatch`: `ErrorBoundary` (always, outermost), the context's middleware
+Order of checks in a `Dispatcher`: `ErrorBoundary` (always, outermost), its middleware
 (audit log, allowlist, rate limit), then: parse errors, unknown commands (closest names
 suggested), argument counts, access (admin-only commands; in groups and channels, commands
 that change the chat's subscription need an admin), then the handler. A handler's
@@ -30,7 +31,7 @@ from bot.commands.common import CommandError
 from bot.commands.context import CommandContext
 from bot.commands.history import history
 from bot.commands.market import breadth, chart_command, sector, sectors, snapshot
-from bot.commands.middleware import ErrorBoundary, Request, compose
+from bot.commands.middleware import ErrorBoundary, Middleware, Request, compose
 from bot.commands.parse import CommandRequest, ParseError, parse_command
 from bot.commands.sector_names import SECTORS
 from bot.commands.status import signals, status
@@ -208,14 +209,41 @@ def _run(request: Request, ctx: CommandContext) -> Reply:
         return Reply(title=exc.title, blocks=tuple(blocks), buttons=exc.buttons, is_error=True)
 
 
-_BOUNDARY = ErrorBoundary()
+class Dispatcher:
+    """Runs requests through a middleware chain and the command table.
+
+    The chain (audit log, allowlist, rate limit, ...) belongs to the dispatcher, which whoever
+    wires the bot builds once, not to the request's context, which only says who asks and
+    what a command may read. `ErrorBoundary` always wraps the whole chain, outermost, so
+    neither method raises an `Exception`: a failure is a short apology reply.
+    """
+
+    def __init__(self, middleware: Sequence[Middleware] = ()) -> None:
+        self.middleware: tuple[Middleware, ...] = tuple(middleware)
+        self._chain = compose((ErrorBoundary(), *self.middleware), _run)
+
+    def dispatch(self, request: Request, ctx: CommandContext) -> Reply:
+        """One parsed request through the chain and the command table."""
+        return self._chain(request, ctx)
+
+    def dispatch_text(
+        self, text: str | None, ctx: CommandContext, *, bot_names: Collection[str] = ()
+    ) -> Reply | None:
+        """Parse `text` and dispatch it; None when the bot should stay silent (empty text,
+        or a command addressed to another bot)."""
+        request = parse_command(text, bot_names=bot_names)
+        if isinstance(request, ParseError) and request.ignore:
+            return None
+        return self.dispatch(request, ctx)
 
 
-def dispatch(request: CommandRequest | ParseError, ctx: CommandContext) -> Reply:
-    """Run one parsed request through the middleware and the command table (in-process entry
-    point, STYLE §13). Never raises an `Exception`: a failure is a short apology reply."""
-    chain = compose((_BOUNDARY, *ctx.middleware), _run)
-    return chain(request, ctx)
+#: no middleware: the error boundary around the command table only
+BARE = Dispatcher()
+
+
+def dispatch(request: Request, ctx: CommandContext) -> Reply:
+    """`request` through the command table with no middleware (see `Dispatcher`)."""
+    return BARE.dispatch(request, ctx)
 
 
 #: What `warm_cache` computes after a refresh: the replies people ask for most.
@@ -252,9 +280,5 @@ def warm_cache(ctx: CommandContext, commands: Sequence[str] = WARM_COMMANDS) -> 
 def dispatch_text(
     text: str | None, ctx: CommandContext, *, bot_names: Collection[str] = ()
 ) -> Reply | None:
-    """Parse `text` and dispatch it; None when the bot should stay silent (empty text, or a
-    command addressed to another bot)."""
-    request = parse_command(text, bot_names=bot_names)
-    if isinstance(request, ParseError) and request.ignore:
-        return None
-    return dispatch(request, ctx)
+    """`text` parsed and dispatched with no middleware (see `Dispatcher.dispatch_text`)."""
+    return BARE.dispatch_text(text, ctx, bot_names=bot_names)

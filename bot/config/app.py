@@ -11,8 +11,9 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from bot.config.base import StrictModel
 from bot.model import ConfigError
 
 #: environment variable -> (config key it overrides, how to read its value)
@@ -42,11 +43,7 @@ def with_environment(
     return merged
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class HealthSettings(_Strict):
+class HealthSettings(StrictModel):
     """`/healthz` and `/metrics` on a local port."""
 
     #: serve /healthz and /metrics while `rotation-bot run` runs
@@ -64,7 +61,7 @@ class HealthSettings(_Strict):
     max_dead_letter_age_hours: float = Field(24.0, ge=0)
 
 
-class ChatSettings(_Strict):
+class ChatSettings(StrictModel):
     """Who may talk to the bot and how fast (middleware, not per-command code)."""
 
     #: chats allowed to use commands, per platform; empty = every chat

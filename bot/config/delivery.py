@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -21,15 +20,12 @@ from pydantic import (
     model_validator,
 )
 
+from bot.config.base import StrictModel
 from bot.model import Level, MessageKind
 
 _TELEGRAM_ID = re.compile(r"^-?\d{1,20}$|^@[A-Za-z][A-Za-z0-9_]{3,}$")
 _SLACK_ID = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
 _TELEGRAM_USER = re.compile(r"^[1-9][0-9]{0,19}$")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _id_string(v: Any, *, numbers: bool, what: str) -> Any:
@@ -43,7 +39,7 @@ def _id_string(v: Any, *, numbers: bool, what: str) -> Any:
     return v.strip() if isinstance(v, str) else v
 
 
-class DestinationSettings(_Strict):
+class DestinationSettings(StrictModel):
     """One chat or channel that receives alerts."""
 
     #: where the entry delivers; console prints on stdout
@@ -145,7 +141,7 @@ def _slack_user(v: str) -> str:
     return v
 
 
-class AdminSettings(_Strict):
+class AdminSettings(StrictModel):
     """User ids of the operators: startup and data-health notices go to their private chat
     (Telegram: the user id is the chat id; Slack: posting to a user id opens the DM)."""
 
@@ -165,14 +161,14 @@ class AdminSettings(_Strict):
         return tuple(_id_string(x, numbers=False, what="admin id") for x in (v or ()))
 
 
-class Cap(_Strict):
+class Cap(StrictModel):
     """At most `count` messages in any `per` seconds."""
 
     count: int = Field(ge=1)
     per: float = Field(gt=0, le=3600)
 
 
-class TelegramDelivery(_Strict):
+class TelegramDelivery(StrictModel):
     """Bot API endpoint and the published caps."""
 
     #: passed to python-telegram-bot as is; TELEGRAM_BASE_URL overrides it
@@ -183,7 +179,7 @@ class TelegramDelivery(_Strict):
     per_group: Cap = Cap(count=20, per=60.0)
 
 
-class SlackDelivery(_Strict):
+class SlackDelivery(StrictModel):
     #: passed to slack-sdk as is (ends in /api/); SLACK_API_URL overrides it
     api_url: str = "https://slack.com/api/"
     per_channel: Cap = Cap(count=1, per=1.0)
@@ -220,10 +216,10 @@ def longest_part(
     return total, how
 
 
-class DeliverySettings(_Strict):
+class DeliverySettings(StrictModel):
     """Retries, timeouts and rate limits of the delivery worker."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(allow_inf_nan=False)
 
     #: a failing delivery is retried until its outbox row is this old, then it is dead
     #: (at most 365 days)

@@ -13,7 +13,7 @@ from typing import Any
 from bot.config.yaml_lines import locate
 from bot.model import ConfigError
 from signals.market import SECTOR_SIGNAL_ETFS
-from signals.rules.step import RuleConfigError, RuleSpec
+from signals.rules import RuleConfigError, RuleSpec
 
 #: every signal id a rule may name (a dotted path adds a detail of one of them)
 SIGNAL_IDS: frozenset[str] = frozenset(
@@ -63,11 +63,11 @@ def build_rules(
         rid = raw.get("id") if isinstance(raw, dict) else None
         if not isinstance(raw, dict):
             raise ConfigError(f"{_where(config_path, ['rules', i])}: rules[{i}]: must be a mapping")
-        for path, loc in _signal_paths(raw):
+        for path, where_in_rule in _signal_paths(raw):
             if path.split(".", 1)[0] not in SIGNAL_IDS:
-                where = _where(config_path, ["rules", i, *loc])
+                where = _where(config_path, ["rules", i, *where_in_rule])
                 raise ConfigError(
-                    f"{where}: rule {rid!r}: {'.'.join(map(str, loc))}: unknown signal "
+                    f"{where}: rule {rid!r}: {'.'.join(map(str, where_in_rule))}: unknown signal "
                     f"{path!r} (known: {', '.join(sorted(SIGNAL_IDS))})"
                 )
         try:

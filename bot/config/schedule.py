@@ -3,7 +3,7 @@
 The evaluate job follows the NYSE calendar (close + a delay, so 16:30 New York on a normal day
 and 13:30 on an early close; nothing on weekends and holidays). The digest and heartbeat are
 wall-clock jobs in `timezone`. `coalesce` and `misfire_grace_time` decide what happens to runs
-missed while the bot was down (LIBRARIES.md: APScheduler's default grace of 1 s would skip them).
+missed while the bot was down (APScheduler's default grace of 1 s would skip them).
 """
 
 from __future__ import annotations
@@ -12,13 +12,11 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from bot.config.base import StrictModel
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _parse_time(value: object) -> object:
@@ -31,7 +29,7 @@ def _parse_time(value: object) -> object:
     return value
 
 
-class DigestSchedule(_Strict):
+class DigestSchedule(StrictModel):
     """The weekly digest (snapshot and chart to subscribers); off by default."""
 
     #: send the weekly digest to destinations whose digest kind is on or silent
@@ -52,7 +50,7 @@ class DigestSchedule(_Strict):
     _time = field_validator("time", mode="before")(_parse_time)
 
 
-class HeartbeatSchedule(_Strict):
+class HeartbeatSchedule(StrictModel):
     """A daily 'still alive' message to subscribers of the heartbeat kind; off by default."""
 
     #: send a daily heartbeat to destinations whose heartbeat kind is on or silent
@@ -63,7 +61,7 @@ class HeartbeatSchedule(_Strict):
     _time = field_validator("time", mode="before")(_parse_time)
 
 
-class ScheduleSettings(_Strict):
+class ScheduleSettings(StrictModel):
     """Everything the scheduler needs from the config file."""
 
     #: minutes after each NYSE close (16:00, or 13:00 on early closes) to refresh and evaluate

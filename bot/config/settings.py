@@ -16,10 +16,11 @@ from typing import Any, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.config.app import ChatSettings, HealthSettings, with_environment
+from bot.config.base import StrictModel
 from bot.config.delivery import (
     AdminSettings,
     DeliverySettings,
@@ -38,11 +39,7 @@ LOCAL_CONFIG = Path("config/rotation.yaml")
 MAX_DEPTH = 64
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DataSettings(_Strict):
+class DataSettings(StrictModel):
     """Where prices, members and snapshots come from (the shared data flags)."""
 
     source: Literal["demo", "yahoo", "files"] = "demo"
@@ -75,7 +72,7 @@ class DataSettings(_Strict):
         )
 
 
-class GuardSettings(_Strict):
+class GuardSettings(StrictModel):
     """Rules evaluate only on fresh, well-covered data."""
 
     #: rules evaluate only when the data's last session is at most this many sessions old
@@ -88,7 +85,7 @@ class GuardSettings(_Strict):
     data_health_after: int = Field(3, ge=1)
 
 
-class AlertSettings(_Strict):
+class AlertSettings(StrictModel):
     """How old alerts from a catch-up are treated, and the footer every alert carries."""
 
     late_after_sessions: int = Field(3, ge=0)
@@ -111,7 +108,7 @@ class Secrets(BaseSettings):
     slack_api_url: str | None = None
 
 
-class Settings(_Strict):
+class Settings(StrictModel):
     """The whole validated configuration."""
 
     data: DataSettings = DataSettings()
@@ -189,9 +186,9 @@ def read_yaml(path: Path, what: str) -> tuple[str, Any]:
             f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8"
         ) from None
     try:
-        line = too_deep(text, MAX_DEPTH)
-        if line is not None:
-            raise ConfigError(f"{path}:{line}: nested more than {MAX_DEPTH} levels deep")
+        deep = too_deep(text, MAX_DEPTH)
+        if deep is not None:
+            raise ConfigError(f"{path}:{deep}: nested more than {MAX_DEPTH} levels deep")
         return text, yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

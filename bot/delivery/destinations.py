@@ -1,4 +1,4 @@
-"""Config destinations and admins into the database, at every start (DESIGN §6).
+"""Config destinations and admins into the database, at every start (docs/delivery.md).
 
 `sync_destinations` makes the `destinations` table agree with the config file:
 - a config entry that is new becomes a row (origin "config");
@@ -20,23 +20,29 @@ Admins' private chats are rows flagged `admin`; unless also listed as destinatio
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import select, update
-
 from bot.config import DestinationSettings, Settings
-from bot.storage import DeliveryRow, DestinationRow, Store, as_utc, utcnow
+from bot.model import utcnow
+from bot.storage import (
+    ChatKey,
+    Destination,
+    Destinations,
+    DestinationTransaction,
+    RuleFilter,
+    Store,
+)
 
 log = logging.getLogger(__name__)
 
 REMOVED_FROM_CONFIG = "removed from config"
-Key = tuple[str, str, str]
+Key = ChatKey
 
 
 @dataclass(frozen=True)
 class _Wanted:
-    rules: str | list[str]
+    rules: RuleFilter
     kinds: dict[str, str]
     muted_until: datetime | None
     admin: bool
@@ -68,7 +74,7 @@ def wanted_destinations(settings: Settings) -> dict[Key, _Wanted]:
         ("slack", a, "") for a in settings.admins.slack
     }
     for d in entries:
-        rules = d.rules if d.rules == "all" else list(d.rules)
+        rules = d.rules if isinstance(d.rules, str) else tuple(d.rules)
         kinds = {k.value: v.value for k, v in d.kinds.items()}
         wanted[d.key] = _Wanted(rules, kinds, d.muted_until, d.key in admins, False)
     for key in admins - wanted.keys():
@@ -81,29 +87,26 @@ def sync_destinations(store: Store, settings: Settings, now: datetime | None = N
     now = now or utcnow()
     wanted = wanted_destinations(settings)
     report = SyncReport()
-    with store.transaction() as s:
-        rows = list(s.scalars(select(DestinationRow)))
-        by_key = {(r.platform, r.chat_id, r.thread_id): r for r in rows}
-        by_old = {(r.platform, r.migrated_from, r.thread_id): r for r in rows if r.migrated_from}
+    with Destinations(store).transaction() as tx:
+        rows = tx.all()
+        current = _Rows(tx, rows)
+        by_key = {r.key: r.id for r in rows}
+        by_old = {(r.platform, r.migrated_from, r.thread_id): r.id for r in rows if r.migrated_from}
         matched: set[int] = set()
         for key, w in wanted.items():
-            row = by_key.get(key) or by_old.get(key)
-            if row is None:
-                row = DestinationRow(
-                    platform=key[0],
-                    chat_id=key[1],
-                    thread_id=key[2],
-                    origin="config",
-                    enabled=True,
-                    created_at=now,
-                )
-                _apply(row, w)
-                s.add(row)
+            found = by_key.get(key)
+            if found is None:
+                found = by_old.get(key)
+            if found is None:
+                new = Destination(key[0], key[1], key[2], "config", now, enabled=True)
+                tx.add(_applied(new, w))
                 report.added.append(key)
                 continue
-            matched.add(row.id)
+            matched.add(found)
+            row = current[found]
             if row.origin != "config":
-                row.admin = w.admin  # who is an operator is config's to say, for every row
+                # who is an operator is config's to say, for every row
+                row = current.save(replace(row, admin=w.admin))
                 if w.admin_only:  # an admin's private chat that subscribed itself: fine
                     continue
                 log.warning(
@@ -119,28 +122,26 @@ def sync_destinations(store: Store, settings: Settings, now: datetime | None = N
                     key[1],
                     row.chat_id,
                 )
-            if _apply(row, w):
+            applied = _applied(row, w)
+            if applied != row:
+                row = current.save(applied)
                 report.updated.append(key)
             if not row.enabled and row.disabled_reason == REMOVED_FROM_CONFIG:
-                row.enabled, row.disabled_reason = True, None
+                current.save(replace(row, enabled=True, disabled_reason=None))
                 report.reenabled.append(key)
             elif not row.enabled:
                 log.warning(
                     "destination %s %s stays disabled: %s", key[0], row.chat_id, row.disabled_reason
                 )
-        for row in rows:
+        for listed in rows:
+            assert listed.id is not None  # read from the table
+            row = current[listed.id]
             if row.origin != "config" and row.admin and row.id not in matched:
-                row.admin = False  # no longer listed in admins
+                current.save(replace(row, admin=False))  # no longer listed in admins
             if row.origin == "config" and row.enabled and row.id not in matched:
-                row.enabled, row.disabled_reason = False, REMOVED_FROM_CONFIG
-                s.execute(
-                    update(DeliveryRow)
-                    .where(
-                        (DeliveryRow.destination_id == row.id) & (DeliveryRow.status == "pending")
-                    )
-                    .values(status="cancelled", last_error=REMOVED_FROM_CONFIG)
-                )
-                report.disabled.append((row.platform, row.chat_id, row.thread_id))
+                current.save(replace(row, enabled=False, disabled_reason=REMOVED_FROM_CONFIG))
+                tx.cancel_pending(listed.id, REMOVED_FROM_CONFIG)
+                report.disabled.append(row.key)
                 log.info(
                     "destination %s %s disabled: %s", row.platform, row.chat_id, REMOVED_FROM_CONFIG
                 )
@@ -154,21 +155,30 @@ def sync_destinations(store: Store, settings: Settings, now: datetime | None = N
     return report
 
 
-def _apply(row: DestinationRow, w: _Wanted) -> bool:
-    """Copy the config's settings onto the row; True when something changed."""
-    new = {
-        "rules": w.rules,
-        "kinds": w.kinds,
-        "muted_until": w.muted_until,
-        "admin": w.admin,
-        "admin_only": w.admin_only,
-    }
-    changed = False
-    for attr, value in new.items():
-        old = getattr(row, attr)
-        if attr == "muted_until":
-            old = as_utc(old)
-        if old != value:
-            setattr(row, attr, value)
-            changed = True
-    return changed
+class _Rows:
+    """The rows read at the start of a sync, kept current as the sync writes them."""
+
+    def __init__(self, tx: DestinationTransaction, rows: list[Destination]) -> None:
+        self._tx = tx
+        self._by_id = {r.id: r for r in rows if r.id is not None}
+
+    def __getitem__(self, row_id: int) -> Destination:
+        return self._by_id[row_id]
+
+    def save(self, row: Destination) -> Destination:
+        assert row.id is not None
+        self._tx.save(row)
+        self._by_id[row.id] = row
+        return row
+
+
+def _applied(row: Destination, w: _Wanted) -> Destination:
+    """The row with the config's settings."""
+    return replace(
+        row,
+        rules=w.rules,
+        kinds=w.kinds,
+        muted_until=w.muted_until,
+        admin=w.admin,
+        admin_only=w.admin_only,
+    )

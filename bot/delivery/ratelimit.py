@@ -1,7 +1,7 @@
 """Send-rate limits that keep fan-out under the platforms' caps instead of provoking 429s.
 
 Telegram counts the messages that *arrive* in trailing windows: about 30 a second overall, 1 a
-second per chat, 20 a minute per group (DESIGN §6); Slack about 1 a second per channel. A 429
+second per chat, 20 a minute per group; Slack about 1 a second per channel. A 429
 costs the retry_after it carries, so staying under the caps is faster than bouncing off them.
 
 Arrival times are not ours to see: a request arrives somewhere between the moment we start it

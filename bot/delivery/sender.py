@@ -1,4 +1,4 @@
-"""The small contract every chat platform meets (STYLE §4): start, send, stop, name.
+"""The small contract every chat platform meets: start, send, stop, name.
 
 Adapters know nothing of indicators or rules: they receive neutral messages (`bot.model.messages`)
 and a destination address, render them with their platform's renderer, and report the outcome
@@ -18,7 +18,7 @@ DestinationCheck = Callable[[Address], Awaitable[bool]]
 
 
 class Adapter(ABC):
-    """A chat platform: sends neutral messages; chat adapters also take commands (issue 5)."""
+    """A chat platform: sends neutral messages; chat adapters also take commands."""
 
     name: str
 

@@ -40,9 +40,19 @@ from typing import Any
 from bot.config import DeliverySettings, Settings
 from bot.delivery.policy import DeliveryReport, RetryPolicy
 from bot.delivery.sender import Adapter
-from bot.model import Address, DeliveryError
-from bot.storage import GroupCommit, Job, OutboxDb, Store, message_from_payload, utcnow
-from bot.storage import outbox_claims as outcome
+from bot.model import Address, Clock, DeliveryError, utcnow
+from bot.storage import (
+    Delivered,
+    DeliveryOutcome,
+    Finished,
+    GroupCommit,
+    Job,
+    OutboxDb,
+    PartsSent,
+    Rescheduled,
+    Store,
+    message_from_payload,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +84,7 @@ class DeliveryWorker:
         adapters: Mapping[str, Adapter],
         settings: Settings | DeliverySettings,
         *,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utcnow,
         max_age: timedelta | None = None,
         worker_id: str | None = None,
         rng: random.Random | None = None,
@@ -264,9 +274,9 @@ class DeliveryWorker:
             raise
         # queues that ended cleanly left `dests` as they finished (keeps a 10,000-chat
         # fan-out from holding 10,000 finished tasks); the rest are gathered here
-        kept = [d for d in dests.values() if d.task is not None]
-        results = await asyncio.gather(*(d.task for d in kept), return_exceptions=True)
-        for d, result in zip(kept, results, strict=True):
+        kept = [(d, d.task) for d in dests.values() if d.task is not None]
+        results = await asyncio.gather(*(task for _, task in kept), return_exceptions=True)
+        for (d, _), result in zip(kept, results, strict=True):
             if isinstance(result, BaseException):
                 log.error(
                     "delivery to %s %s stopped: %r", d.address.platform, d.address.chat_id, result
@@ -331,17 +341,17 @@ class DeliveryWorker:
     async def _handle(self, job: Job, d: _Dest, report: DeliveryReport) -> None:
         now = self._clock()
         if self._stopping:  # shutting down: back to the outbox for whoever runs next
-            await self._write(job, outcome.reschedule(now, job.last_error, job.attempts))
+            await self._write(job, Rescheduled(now, job.attempts, job.last_error))
             return
         if d.disabled or not job.destination_enabled:
             reason = d.disabled or job.disabled_reason or "disabled"
             cancelled = f"destination disabled: {reason}"
-            await self._write(job, outcome.finish("cancelled", cancelled, job.attempts))
+            await self._write(job, Finished("cancelled", cancelled, job.attempts))
             report.cancelled += 1
             return
         if d.halted_until is not None and d.halted_until > now:
             at, error = d.halted_until, d.halt_error
-            await self._write(job, outcome.reschedule(at, error, job.attempts))
+            await self._write(job, Rescheduled(at, job.attempts, error))
             return
         adapter = self._adapters.get(d.address.platform)
         if adapter is None:
@@ -357,7 +367,7 @@ class DeliveryWorker:
             """Record the part, renewing the claim for the next one."""
             if sent < total:  # the last part is recorded with the delivery itself
                 token = self._clock() + self._cfg.lease
-                if not await self._write(job, {**outcome.progress(sent), "claimed_until": token}):
+                if not await self._write(job, PartsSent(sent, token)):
                     raise _ClaimLost  # another worker sends the rest: stop here
                 job.parts_sent, job.token = sent, token
 
@@ -385,7 +395,8 @@ class DeliveryWorker:
             else:
                 d.address = dataclasses.replace(d.address, chat_id=result.migrated_to)
             report.migrated += 1
-        if await self._write(job, outcome.delivered(job, result.parts, self._clock())):
+        done = Delivered(result.parts, job.attempts + 1, self._clock())
+        if await self._write(job, done):
             report.delivered += 1
         else:
             report.lost += 1
@@ -400,16 +411,17 @@ class DeliveryWorker:
                 log.warning("destination %s disabled: %s", where, plan.error)
                 report.disabled += 1
             cancelled = f"destination disabled: {plan.error}"
-            await self._write(job, outcome.finish("cancelled", cancelled, plan.attempts))
+            await self._write(job, Finished("cancelled", cancelled, plan.attempts))
             report.cancelled += 1
             return
         d.halted_until, d.halt_error = plan.at, plan.error  # the rest of its queue waits too
         if plan.action == "dead":
-            await self._write(job, outcome.finish("dead", plan.error, plan.attempts))
+            await self._write(job, Finished("dead", plan.error, plan.attempts))
             log.error("delivery %d to %s is a dead letter: %s", job.row_id, where, plan.error)
             report.dead += 1
             return
-        await self._write(job, outcome.reschedule(plan.at, plan.error, plan.attempts))
+        assert plan.at is not None  # a retry or a deferral always says when
+        await self._write(job, Rescheduled(plan.at, plan.attempts, plan.error))
         log.warning(
             "delivery %d to %s failed (%s); retry in %.1f s",
             job.row_id,
@@ -428,10 +440,10 @@ class DeliveryWorker:
             log.error("no %s sender (is its token set?); its deliveries wait and age out", platform)
         return DeliveryError(f"no {platform} sender configured")
 
-    async def _write(self, job: Job, values: dict[str, Any]) -> bool:
+    async def _write(self, job: Job, outcome: DeliveryOutcome) -> bool:
         """Record an outcome of a claimed row (fenced by its claim; see
         bot.storage.outbox_claims)."""
-        return await self._commits.write(job, values)
+        return await self._commits.write(job, outcome)
 
     async def _db_call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Blocking database work off the event loop, one call at a time per worker."""

@@ -1,10 +1,18 @@
 """Frozen values with no I/O: replies, alerts and messages, kinds, errors, the clock."""
 
 from bot.model.address import Address, PartCallback, SendResult
-from bot.model.backtest import BacktestResult
+from bot.model.backtest import (
+    BacktestEvent,
+    BacktestResult,
+    BacktestSummary,
+    ForwardStats,
+    ReturnStats,
+    RuleBacktest,
+)
+from bot.model.clock import Clock, utcnow
 from bot.model.errors import ConfigError, DeliveryError, StorageError
 from bot.model.kinds import Level, MessageKind, levels_with
-from bot.model.messages import AlertGroup, AlertItem, TextMessage
+from bot.model.messages import AlertGroup, AlertItem, AlertTransition, TextMessage
 from bot.model.redact import install, install_hooks, redact, register_secret
 from bot.model.reply import MAX_BUTTON_COMMAND_BYTES, Button, Chart, Reply, Table, clip, echo
 from bot.model.text import one_line
@@ -13,16 +21,23 @@ __all__ = [
     "Address",
     "AlertGroup",
     "AlertItem",
+    "AlertTransition",
+    "BacktestEvent",
     "BacktestResult",
+    "BacktestSummary",
     "Button",
     "Chart",
+    "Clock",
     "ConfigError",
     "DeliveryError",
+    "ForwardStats",
     "Level",
     "MAX_BUTTON_COMMAND_BYTES",
     "MessageKind",
     "PartCallback",
     "Reply",
+    "ReturnStats",
+    "RuleBacktest",
     "SendResult",
     "StorageError",
     "Table",
@@ -35,4 +50,5 @@ __all__ = [
     "one_line",
     "redact",
     "register_secret",
+    "utcnow",
 ]

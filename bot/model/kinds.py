@@ -1,4 +1,4 @@
-"""Message kinds and the per-destination level of each (DESIGN §5, STYLE §2)."""
+"""Message kinds and the per-destination level of each (see docs/alerts.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Neutral, frozen message values: what the core produces and every renderer formats.
 
-No markup here (STYLE §1): Telegram HTML, Slack blocks and console text are made from these at
+No markup here: Telegram HTML, Slack blocks and console text are made from these at
 the edge. An `AlertGroup` is everything one evaluation produced for one destination; it is
 stored as JSON in the outbox row so delivery never re-reads the alert log.
 """
@@ -10,9 +10,20 @@ from __future__ import annotations
 import base64
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from bot.model.kinds import MessageKind
+
+
+class AlertTransition(StrEnum):
+    """What an alert announces: a rule's transition (the values of `signals.rules.Transition`
+    that are alerts) or a data-health notice, which is no rule's. The values are stored in the
+    alert log and the outbox's JSON."""
+
+    FIRED = "fired"
+    RESOLVED = "resolved"
+    DATA_HEALTH = "data_health"
 
 
 @dataclass(frozen=True)
@@ -20,7 +31,7 @@ class AlertItem:
     """One transition of one rule (or a data-health notice)."""
 
     rule_id: str
-    transition: str  # fired | resolved | data_health
+    transition: AlertTransition
     session: date
     severity: str  # info | warning
     message: str  # the rule's rendered template (plain text)
@@ -32,8 +43,8 @@ class AlertItem:
     @property
     def kind(self) -> MessageKind:
         return {
-            "fired": MessageKind.ALERT,
-            "resolved": MessageKind.RESOLVED,
+            AlertTransition.FIRED: MessageKind.ALERT,
+            AlertTransition.RESOLVED: MessageKind.RESOLVED,
         }.get(self.transition, MessageKind.DATA_HEALTH)
 
 
@@ -52,13 +63,23 @@ class AlertGroup:
         d = asdict(self)
         d["as_of"] = self.as_of.isoformat()
         d["kind"] = self.kind.value
-        d["items"] = [{**asdict(i), "session": i.session.isoformat()} for i in self.items]
+        d["items"] = [
+            {**asdict(i), "transition": str(i.transition), "session": i.session.isoformat()}
+            for i in self.items
+        ]
         return d
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> AlertGroup:
         items = tuple(
-            AlertItem(**{**i, "session": date.fromisoformat(i["session"])}) for i in d["items"]
+            AlertItem(
+                **{
+                    **i,
+                    "transition": AlertTransition(i["transition"]),
+                    "session": date.fromisoformat(i["session"]),
+                }
+            )
+            for i in d["items"]
         )
         return cls(
             as_of=date.fromisoformat(d["as_of"]),

@@ -1,7 +1,7 @@
 """The neutral answer to a chat command: words, an optional table, chart and buttons.
 
 Commands return a `Reply`; each platform's renderer turns it into Telegram HTML, Slack blocks
-or console text (STYLE §1, §5). Text here is plain: no markup, nothing escaped (escaping is
+or console text. Text here is plain: no markup, nothing escaped (escaping is
 the renderers' job). Every text field is bounded on construction, so no command, and no user
 input echoed by one, can produce an unbounded message.
 """

@@ -13,10 +13,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 
-from bot.commands import Caller, CommandContext
+from bot.commands import Caller, CommandContext, Dispatcher
 from bot.config import Secrets, Settings
 from bot.delivery import Adapter, DestinationCheck
 from bot.model import Address, AlertGroup, PartCallback, SendResult, TextMessage
@@ -37,6 +37,8 @@ class Wiring:
     secrets: Secrets
     #: None when only senders are built (the standalone delivery worker)
     context_for: ContextFactory | None = None
+    #: runs every command through the app's middleware
+    dispatcher: Dispatcher = field(default_factory=Dispatcher)
     stdin: TextIO | None = None
     stdout: TextIO | None = None
 

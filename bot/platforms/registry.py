@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
+from bot.commands import Dispatcher
 from bot.config import Secrets, Settings
 from bot.delivery import Adapter, SendLimiter
 from bot.platforms import console, slack, telegram
@@ -52,12 +53,15 @@ def build_chat_adapters(
     settings: Settings,
     secrets: Secrets,
     context_for: ContextFactory,
+    dispatcher: Dispatcher,
     senders: dict[str, Adapter],
     stdin: TextIO | None = None,
 ) -> list[Adapter]:
     """The chat front-ends whose tokens are present; the console's when there is none and
-    stdin is a terminal."""
-    wiring = Wiring(settings, secrets, context_for=context_for, stdin=stdin or sys.stdin)
+    stdin is a terminal. `dispatcher` runs their commands (with the app's middleware)."""
+    wiring = Wiring(
+        settings, secrets, context_for=context_for, dispatcher=dispatcher, stdin=stdin or sys.stdin
+    )
     adapters: list[Adapter] = []
     for fallback in (False, True):
         if fallback and adapters:

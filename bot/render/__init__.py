@@ -4,6 +4,19 @@ from bot.render import charts, texts
 from bot.render.backtest_table import format_backtest
 from bot.render.charts import ChartMeta, snapshot_chart
 from bot.render.layout import alert_view
+from bot.render.numbers import (
+    DASH,
+    format_change,
+    format_coverage,
+    format_decimal,
+    format_delta,
+    format_number,
+    format_plain,
+    format_return,
+    format_share,
+    format_signed,
+    format_value,
+)
 from bot.render.reply_text import block_lines, error_line, heading, render_reply, table_lines
 from bot.render.snapshot_text import format_snapshot
 from bot.render.split import split_lines, utf16_len
@@ -16,13 +29,13 @@ from bot.render.texts import (
     SEP,
     SIMULATED,
     SIMULATED_NOTE,
-    format_value,
     signal_unit,
 )
 
 __all__ = [
     "APP_NAME",
     "ChartMeta",
+    "DASH",
     "ICON_APP",
     "ICON_LATE",
     "ICON_SIMULATED",
@@ -35,6 +48,15 @@ __all__ = [
     "charts",
     "error_line",
     "format_backtest",
+    "format_change",
+    "format_coverage",
+    "format_decimal",
+    "format_delta",
+    "format_number",
+    "format_plain",
+    "format_return",
+    "format_share",
+    "format_signed",
     "format_snapshot",
     "format_value",
     "heading",

@@ -24,6 +24,9 @@ import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.layout_engine import ConstrainedLayoutEngine  # noqa: E402
+
+from bot.render.numbers import DASH, format_signed  # noqa: E402
 
 #: 10 x 7 inches at 100 dpi = 1000 x 700 px.
 SIZE_IN = (10.0, 7.0)
@@ -74,7 +77,9 @@ def _corners(fig: Figure, meta: ChartMeta) -> None:
     # keep strips free for the notes (constrained layout ignores fig.text); rect is
     # (left, bottom, width, height) in figure fractions
     bottom, top = 0.045, (0.96 if meta.simulated else 1.0)
-    fig.get_layout_engine().set(rect=(0.0, bottom, 1.0, top - bottom))
+    engine = fig.get_layout_engine()
+    if isinstance(engine, ConstrainedLayoutEngine):
+        engine.set(rect=(0.0, bottom, 1.0, top - bottom))
     fig.text(
         0.99, 0.005, f"Source: {meta.source} · as of {as_of}",
         ha="right", va="bottom", fontsize=NOTE_PT, color=GREY,
@@ -106,7 +111,7 @@ def _empty(ax: Axes, index: pd.Index, text: str = "no data") -> None:
     ax.text(0.5, 0.75, text, ha="center", va="center", fontsize=LABEL_PT, color=GREY,
             transform=ax.transAxes)  # fmt: skip
     if len(index) > 1 and isinstance(index, pd.DatetimeIndex):
-        ax.set_xlim(index[0], index[-1])
+        ax.set_xlim(index[0], index[-1])  # type: ignore[arg-type]  # dates via units
 
 
 def _last(series: pd.Series, fmt: str) -> str:
@@ -188,12 +193,6 @@ def ratio_chart(
     return _png(fig)
 
 
-def _signed(v: float) -> str:
-    """+1.2 / -0.4, and 0.0 without a sign when it rounds to zero."""
-    text = f"{v:+.1f}"
-    return "0.0" if text in ("+0.0", "-0.0") else text
-
-
 def sector_bars(
     rows: Sequence[tuple[str, float | None]], meta: ChartMeta, title: str, unit: str = "pp"
 ) -> bytes:
@@ -218,7 +217,7 @@ def sector_bars(
     # room for the value labels beyond each bar end (a third of the longest bar)
     ax.set_xlim(low - (span * 0.35 if low < 0 else span * 0.1), high + span * 0.35)
     for yi, v in zip(y, values, strict=True):
-        text = "—" if not np.isfinite(v) else _signed(v)
+        text = DASH if not np.isfinite(v) else format_signed(v)
         x = 0.0 if not np.isfinite(v) else v
         ax.annotate(text, (x, yi), xytext=(6 if x >= 0 else -6, 0), textcoords="offset points",
                     ha="left" if x >= 0 else "right", va="center", fontsize=NOTE_PT)  # fmt: skip

@@ -9,12 +9,12 @@ layout's lines stay lines: no rule message can start a fake item, a Slack quote 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date
 
 from bot.model import AlertGroup, AlertItem, one_line
 from bot.render import texts
+from bot.render.numbers import format_number
 from bot.render.texts import SEP
 
 
@@ -41,21 +41,6 @@ class AlertView:
     items: tuple[ItemView, ...]
     source: str  # "Source: demo"
     footer: str  # "" when the deployment has none
-
-
-def format_number(value: float | None) -> str:
-    """A value or threshold as people read it: at most two decimals (three significant
-    digits below 1), thousands separated, scientific from 10^12; an em dash when missing or
-    not finite."""
-    if value is None or not math.isfinite(value):
-        return "—"
-    if abs(value) >= 1e12:
-        return f"{value:.3e}"
-    if value != 0 and abs(value) < 1:
-        text = f"{value:.3g}"
-    else:
-        text = f"{value:,.2f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
 
 
 def _day(d: date) -> str:

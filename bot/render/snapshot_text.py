@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from bot.render.texts import SIMULATED, format_value, signal_label, signal_unit
+from bot.render.numbers import format_coverage, format_delta, format_value
+from bot.render.texts import SIMULATED, signal_label, signal_unit
 from signals.snapshot import MarketSnapshot
-
-
-def _change(value: float | None, unit: str) -> str:
-    if value is None:
-        return "—"
-    return f"{value:+.1f}" + (" pp" if unit in ("%", "pp") else "")
 
 
 def format_snapshot(snap: MarketSnapshot) -> str:
@@ -22,7 +17,7 @@ def format_snapshot(snap: MarketSnapshot) -> str:
     lines = [
         head,
         f"data: last session {last}, {fresh.stale_sessions} stale session(s), "
-        f"coverage {fresh.coverage * 100:.1f}%",
+        f"coverage {format_coverage(fresh.coverage)}",
         "",
     ]
     rows = [("signal", "value", "1 week", "1 month")]
@@ -32,8 +27,8 @@ def format_snapshot(snap: MarketSnapshot) -> str:
             (
                 f"{signal_label(sid)} [{sid}]",
                 format_value(reading.value, unit),
-                _change(reading.change_1w, unit),
-                _change(reading.change_1m, unit),
+                format_delta(reading.change_1w, unit),
+                format_delta(reading.change_1m, unit),
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(4)]

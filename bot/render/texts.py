@@ -1,7 +1,9 @@
-"""User-facing wording in one place, so every platform says the same thing (STYLE §15)."""
+"""User-facing wording in one place, so every platform says the same thing."""
 
 from __future__ import annotations
 
+# format_value lives in bot.render.numbers; it stays importable from here too
+from bot.render.numbers import format_value as format_value
 from signals.market import SECTOR_ETFS, SECTOR_SIGNAL_ETFS
 
 SIMULATED = "SIMULATED"
@@ -30,20 +32,6 @@ def signal_label(signal_id: str) -> str:
 
 def signal_unit(signal_id: str) -> str:
     return SIGNAL_LABELS.get(signal_id, (signal_id, ""))[1]
-
-
-def format_value(value: float | None, unit: str, signed: bool = False) -> str:
-    """A number as people read it: one decimal, its unit, an em dash when missing."""
-    if value is None:
-        return "—"
-    sign = "+" if signed and value > 0 else ""
-    if unit == "%":
-        return f"{sign}{value:.1f}%"
-    if unit == "pp":
-        return f"{value:+.1f} pp"
-    if unit == "x":
-        return f"{value:+.1f}"
-    return f"{sign}{value:.0f}" if float(value).is_integer() else f"{sign}{value:.1f}"
 
 
 # --- Alert messages (bot/render/layout.py builds them; each renderer only adds markup) ---

@@ -1,4 +1,4 @@
-"""Builds the running bot from settings and starts and stops it cleanly (DESIGN §3).
+"""Builds the running bot from settings and starts and stops it cleanly (docs/architecture.md).
 
 `BotApp` owns the store, the engine, the senders and the delivery worker, the cached market
 state the chat commands read, and the health endpoint; it is the `bot.runtime.jobs.JobRuntime` the
@@ -11,42 +11,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import TextIO
+from datetime import datetime, timedelta
+from typing import Literal, TextIO
 
 import pandas as pd
-from sqlalchemy import select
 
-from bot.alerts import Engine, EvaluationResult, MarketState
-from bot.commands import Caller, ChatOptions, CommandContext, standard_middleware
+from bot.alerts import Engine, EvaluationResult, LoadedMarket, MarketLoader, MarketState
+from bot.commands import Caller, ChatOptions, CommandContext, Dispatcher, standard_middleware
 from bot.config import Secrets, Settings, build_rules
 from bot.delivery import Adapter, DeliveryReport, DeliveryWorker, sync_destinations
-from bot.model import MessageKind, TextMessage
+from bot.model import Clock, MessageKind, TextMessage, utcnow
 from bot.platforms import build_senders
 from bot.runtime.health import HealthServer
-from bot.runtime.jobs import wall_clock
 from bot.runtime.metrics import BotMetrics
-from bot.storage import RuleStateRow, Run, Store, enqueue_message, utcnow
+from bot.storage import RunStart, Store, firing_rules, queue_message, record_failed_run
 from signals import calendar
-from signals.indicators.history import SignalHistory, compute_signals
-from signals.market import MarketData
-from signals.snapshot import build_snapshot
-from signals.sources import load_market
 
 log = logging.getLogger(__name__)
-
-#: sources whose data does not change while the bot runs: loaded once, signals computed once
-STATIC_SOURCES = ("demo", "files")
-
-
-@dataclass
-class Loaded:
-    """The data and its signal history, as of the last refresh."""
-
-    data: MarketData
-    history: SignalHistory
-    as_of: pd.Timestamp
 
 
 class BotApp:
@@ -58,12 +39,12 @@ class BotApp:
         *,
         store: Store | None = None,
         secrets: Secrets | None = None,
-        clock: Callable[[], datetime] = wall_clock,
+        clock: Clock = utcnow,
         stdout: TextIO | None = None,
         as_of: pd.Timestamp | None = None,
         chat_state: bool = True,
         senders: dict[str, Adapter] | None = None,
-        worker_max_age=None,
+        worker_max_age: timedelta | None = None,
     ) -> None:
         self.settings = settings
         self.secrets = secrets or Secrets()
@@ -71,19 +52,20 @@ class BotApp:
         self.clock = clock
         self.fixed_as_of = None if as_of is None else calendar.session_on_or_before(as_of)
         self.rules = build_rules(settings.rules, settings.config_path)
-        self.engine = Engine(self.store, self.rules, settings.guard, settings.alerts)
+        self.engine = Engine(self.store, self.rules, settings.guard, settings.alerts, clock=clock)
         self.metrics = BotMetrics()
         self.senders = (
             senders if senders is not None else build_senders(settings, self.secrets, stdout=stdout)
         )
         self.worker = DeliveryWorker(
-            self.store, self.senders, settings, clock=utcnow, max_age=worker_max_age
+            self.store, self.senders, settings, clock=clock, max_age=worker_max_age
         )
         self.spec = settings.data.spec()
+        self.market = MarketLoader(self.spec)
         self.chat_state = chat_state
         #: pre-render the common charts after each refresh (set when chat adapters run)
         self.warm_charts = False
-        self.loaded: Loaded | None = None
+        self.loaded: LoadedMarket | None = None
         self._state: MarketState | None = None
         self._started_senders = False
         self.health: HealthServer | None = None
@@ -94,14 +76,18 @@ class BotApp:
             store=self.store,
             rules=tuple(self.rules),
             options=ChatOptions(charts=settings.chat.charts),
+            clock=clock,
             next_run=lambda: self.next_run() if self.next_run else None,
-            middleware=(
+        )
+        #: every chat command goes through it: command metrics, audit log, allowlist, rate
+        self.dispatcher = Dispatcher(
+            (
                 self.metrics.command_timer,
                 *standard_middleware(
                     allowlist=settings.chat.allowlist or None,
                     per_minute=settings.chat.rate_per_minute,
                 ),
-            ),
+            )
         )
 
     # --- market data ----------------------------------------------------------------------
@@ -110,33 +96,12 @@ class BotApp:
         """The session to evaluate at `now`: `--as-of`, else the last completed session."""
         return self.fixed_as_of or calendar.last_completed_session(now)
 
-    def _load(self, as_of: pd.Timestamp) -> Loaded:
-        static = self.spec.source in STATIC_SOURCES
-        if static and self.loaded is not None:
-            behind = as_of > self.loaded.data.closes.index[-1]
-            grows = self.spec.source == "demo" and self.spec.demo_end is None
-            if not (behind and grows):  # an unpinned demo grows with the clock
-                return Loaded(self.loaded.data, self.loaded.history, as_of)
-        # a static source is loaded whole (signals are causal: a value at t reads nothing
-        # after t, and freshness looks at data up to the session only)
-        data = load_market(self.spec, end=None if static else as_of)
-        return Loaded(data, compute_signals(data), as_of)
-
-    def _chat_state(self, loaded: Loaded) -> MarketState:
-        data, history = loaded.data, loaded.history
-        last = data.closes.index[-1]
-        if loaded.as_of < last:  # a past as-of: charts and numbers must not see after it
-            from bot.alerts import state_from_data
-
-            return state_from_data(data, loaded.as_of)
-        return MarketState(data, history, build_snapshot(history, data, loaded.as_of))
-
-    async def refresh(self, now: datetime) -> Loaded:
+    async def refresh(self, now: datetime) -> LoadedMarket:
         as_of = self.as_of_for(now)
-        loaded = await asyncio.to_thread(self._load, as_of)
+        loaded = await asyncio.to_thread(self.market.load, as_of)
         self.loaded = loaded
         if self.chat_state:
-            self._state = await asyncio.to_thread(self._chat_state, loaded)
+            self._state = await asyncio.to_thread(loaded.state)
             if self.warm_charts:  # render the common charts now, not for the first asker
                 from bot.commands import warm_cache
 
@@ -165,18 +130,13 @@ class BotApp:
         return result
 
     def _record_failure(self, now: datetime, reason: str) -> None:
-        with self.store.transaction() as s:
-            s.add(
-                Run(
-                    as_of=self.as_of_for(now).date(),
-                    started_at=now,
-                    finished_at=utcnow(),
-                    source=self.spec.source,
-                    simulated=self.spec.source == "demo",
-                    outcome="error",
-                    reason=reason[:2000],
-                )
-            )
+        start = RunStart(
+            as_of=self.as_of_for(now).date(),
+            started_at=now,
+            source=self.spec.source,
+            simulated=self.spec.source == "demo",
+        )
+        record_failed_run(self.store, start, reason, self.clock)
 
     async def deliver(self, now: datetime) -> DeliveryReport:
         report = await self.worker.run_once()
@@ -224,15 +184,12 @@ class BotApp:
             self._enqueue, f"heartbeat:{now:%Y-%m-%d}", msg, "subscribers"
         )
 
-    def _enqueue(self, key: str, msg: TextMessage, to: str) -> int:
-        with self.store.transaction() as s:
-            return enqueue_message(s, group_key=key, message=msg, to=to)  # type: ignore[arg-type]
+    def _enqueue(self, key: str, msg: TextMessage, to: Literal["admins", "subscribers"]) -> int:
+        return queue_message(self.store, group_key=key, message=msg, to=to)
 
     def startup_message(self, now: datetime) -> int:
-        """Tell admins the bot is up and what is currently firing (DESIGN §5)."""
-        with self.store.transaction() as s:
-            rows = s.scalars(select(RuleStateRow)).all()
-            firing = sorted(r.rule_id for r in rows if (r.state or {}).get("status") == "firing")
+        """Tell admins the bot is up and what is currently firing."""
+        firing = firing_rules(self.store)
         lines = [f"rules: {len(self.rules)}, source: {self.spec.source}"]
         lines.append("firing now: " + (", ".join(firing) if firing else "nothing"))
         msg = TextMessage(
@@ -247,7 +204,7 @@ class BotApp:
 
     async def open(self) -> None:
         """Sync config destinations into the database and start the senders."""
-        report = await asyncio.to_thread(sync_destinations, self.store, self.settings)
+        report = await asyncio.to_thread(sync_destinations, self.store, self.settings, self.clock())
         if report.added or report.disabled:
             log.info("destinations: %d added, %d disabled", len(report.added), len(report.disabled))
         for sender in self.senders.values():
@@ -261,6 +218,7 @@ class BotApp:
                 self.settings.health,
                 self.metrics,
                 self.settings.schedule.evaluate_delay_minutes,
+                clock=self.clock,
             )
             await self.health.start()
 

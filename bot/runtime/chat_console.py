@@ -1,4 +1,4 @@
-"""`rotation-bot chat`: the chat commands on stdin and stdout (DESIGN §4, issue 5).
+"""`rotation-bot chat`: the chat commands on stdin and stdout.
 
 One command per line, from a terminal (with a prompt) or a pipe (without); `snapshot` and
 `/snapshot` both work; blank lines are skipped; `exit` or `quit` (or the end of input) ends
@@ -16,14 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from bot.commands import ChatOptions, CommandContext, standard_middleware
+from bot.commands import ChatOptions, CommandContext, Dispatcher, standard_middleware
 from bot.platforms import CONSOLE_CALLER, ChartFolder, ContextFactory, answer_line
 
 if TYPE_CHECKING:
     from bot.alerts import MarketState
     from bot.config import Settings
     from bot.storage import Store
-    from signals.rules.spec import RuleSpec
+    from signals.rules import RuleSpec
 
 PROMPT = "rotation> "
 QUIT = frozenset({"exit", "quit", "/exit", "/quit"})
@@ -39,16 +39,20 @@ def chat_context(
     *,
     charts: bool = True,
 ) -> CommandContext:
-    """The console's command context: one fixed state, the store, the rules, the usual
-    middleware (audit log; the console user is an admin, so never rate limited)."""
+    """The console's command context: one fixed state, the store, the rules."""
     return CommandContext(
         caller=CONSOLE_CALLER,
         state=lambda: state,
         store=store,
         rules=tuple(rules),
         options=ChatOptions(charts=charts and settings.chat.charts),
-        middleware=standard_middleware(per_minute=settings.chat.rate_per_minute),
     )
+
+
+def chat_dispatcher(settings: Settings) -> Dispatcher:
+    """The console's dispatcher: the usual middleware (audit log; the console user is an
+    admin, so never rate limited)."""
+    return Dispatcher(standard_middleware(per_minute=settings.chat.rate_per_minute))
 
 
 def _interactive(stdin: TextIO, stdout: TextIO) -> bool:
@@ -64,11 +68,14 @@ def run_chat(
     stdout: TextIO,
     *,
     charts_dir: Path | None = None,
+    dispatcher: Dispatcher | None = None,
 ) -> int:
     """Answer each line of `stdin` on `stdout` until the end of input; the exit code.
     `ctx_factory` gives the context for the console caller; `charts_dir` is where charts
-    go (default: a new temporary folder, made at the first chart)."""
+    go (default: a new temporary folder, made at the first chart); `dispatcher` runs the
+    commands (`chat_dispatcher`; default: no middleware)."""
     ctx = ctx_factory(CONSOLE_CALLER)
+    dispatcher = dispatcher or Dispatcher()
     charts = ChartFolder(charts_dir)
     if hasattr(stdin, "reconfigure"):  # a stray byte must not end the session
         with contextlib.suppress(ValueError, OSError):
@@ -86,7 +93,7 @@ def run_chat(
                 return EXIT_OK
             if line.strip().lower() in QUIT:
                 return EXIT_OK
-            text = answer_line(line, ctx, charts)
+            text = answer_line(line, ctx, charts, dispatcher)
             if text is not None:
                 stdout.write(text + "\n\n")
                 stdout.flush()

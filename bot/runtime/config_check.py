@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from bot.config import Secrets, Settings, build_rules
 from bot.delivery import console_wanted
 from bot.model import ConfigError
+from bot.storage import display_database_url
 
 
 @dataclass
@@ -27,13 +26,6 @@ class ConfigReport:
         out = ["configuration is valid", *self.lines]
         out += [f"warning: {w}" for w in self.warnings]
         return "\n".join(out)
-
-
-def _db(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL is shown by its scheme only, never in full
-        return url.split(":", 1)[0] + ":…"
 
 
 def _missing_files(settings: Settings) -> list[str]:
@@ -68,7 +60,7 @@ def check_config(settings: Settings, secrets: Secrets | None = None) -> ConfigRe
     r.lines.append(f"config file: {settings.config_path}")
     src = settings.data.source + (" (simulated market)" if settings.data.source == "demo" else "")
     r.lines.append(f"data source: {src}")
-    r.lines.append(f"database: {_db(settings.database_url)}")
+    r.lines.append(f"database: {display_database_url(settings.database_url)}")
     r.lines.append(f"rules: {len(rules)} ({', '.join(x.id for x in rules)})")
     have = {
         "telegram": secrets.telegram_bot_token is not None,

@@ -21,12 +21,12 @@ from datetime import timedelta
 
 from bot.config import load_settings
 from bot.delivery import DeliveryReport, DeliveryWorker
-from bot.model import install, install_hooks
+from bot.model import Clock, install, install_hooks, utcnow
 from bot.platforms import build_senders
-from bot.storage import Store, utcnow
+from bot.storage import Store
 
 
-async def _serve(args: argparse.Namespace) -> DeliveryReport:
+async def _serve(args: argparse.Namespace, clock: Clock = utcnow) -> DeliveryReport:
     settings = load_settings(args.config)
     store = Store(settings.database_url)
     senders = build_senders(settings)
@@ -39,13 +39,13 @@ async def _serve(args: argparse.Namespace) -> DeliveryReport:
     try:
         if args.once:
             age = timedelta(seconds=args.max_age)
-            worker = DeliveryWorker(store, senders, settings, max_age=age)
-            return await worker.run_once(deadline=utcnow() + age)
+            worker = DeliveryWorker(store, senders, settings, clock=clock, max_age=age)
+            return await worker.run_once(deadline=clock() + age)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        return await DeliveryWorker(store, senders, settings).run_forever(stop)
+        return await DeliveryWorker(store, senders, settings, clock=clock).run_forever(stop)
     finally:
         for sender in senders.values():
             await sender.stop()

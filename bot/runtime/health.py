@@ -9,22 +9,18 @@ a few seconds: the probe waits `db_timeout` for a lock, not the store's 30 s.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pandas as pd
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import func, select, text
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from bot.config import HealthSettings
+from bot.model import Clock, utcnow
 from bot.runtime.metrics import BotMetrics
-from bot.storage import DeliveryRow, Run, Store, as_utc, utcnow
+from bot.storage import DatabaseUnavailable, Store, read_health
 from signals import calendar
 
 log = logging.getLogger(__name__)
@@ -35,11 +31,13 @@ _FRESH_OUTCOMES = ("initialized", "evaluated", "up_to_date")
 
 @dataclass(frozen=True)
 class Health:
+    """The verdict; `details` (what the verdict was drawn from) goes into the JSON as is."""
+
     ok: bool
     reasons: tuple[str, ...] = ()
-    details: dict = field(default_factory=dict)
+    details: dict[str, object] = field(default_factory=dict)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, object]:
         return {"ok": self.ok, "reasons": list(self.reasons), **self.details}
 
 
@@ -61,32 +59,6 @@ def missed_evaluations(
     return missed
 
 
-@contextlib.contextmanager
-def _session(store: Store, wait: float | None) -> Iterator[Session]:
-    """The store's transaction, waiting at most `wait` seconds (None: the store's own limits)
-    for a lock held by another process."""
-    ms = None if wait is None else max(1, round(wait * 1000))
-    if ms is None or (store.is_sqlite and store.engine.url.database in (None, "", ":memory:")):
-        with store.transaction() as s:  # an in-memory database has no other process
-            yield s
-    elif not store.is_sqlite:
-        with store.transaction() as s:
-            s.execute(text(f"SET LOCAL lock_timeout = {ms}"))
-            s.execute(text(f"SET LOCAL statement_timeout = {ms}"))
-            yield s
-    else:  # SQLite: the busy timeout of this connection, set before its BEGIN IMMEDIATE
-        with store.engine.connect() as conn:
-            raw = conn.connection.dbapi_connection
-            assert raw is not None
-            before = raw.execute("PRAGMA busy_timeout").fetchone()[0]
-            raw.execute(f"PRAGMA busy_timeout={ms}")
-            try:
-                with Session(bind=conn, expire_on_commit=False) as s, s.begin():
-                    yield s
-            finally:
-                raw.execute(f"PRAGMA busy_timeout={int(before)}")
-
-
 def check_health(
     store: Store,
     cfg: HealthSettings,
@@ -99,17 +71,13 @@ def check_health(
     to wait for a database lock (None: the store's own limits)."""
     now = now or utcnow()
     reasons: list[str] = []
-    details: dict = {}
-    with _session(store, wait) as s:
-        run = s.scalars(select(Run).order_by(Run.id.desc()).limit(1)).first()
-        dead_oldest = s.scalar(
-            select(func.min(DeliveryRow.created_at)).where(DeliveryRow.status == "dead")
-        )
-        dead = s.scalar(select(func.count()).where(DeliveryRow.status == "dead")) or 0
+    details: dict[str, object] = {}
+    facts = read_health(store, wait)
+    run, dead, dead_oldest = facts.last_run, facts.dead_letters, facts.oldest_dead_letter
     if run is None:
         reasons.append("no evaluation has run yet")
     else:
-        finished = as_utc(run.finished_at or run.started_at)
+        finished = run.finished_at or run.started_at
         age = now - finished
         details["last_evaluation"] = {
             "as_of": run.as_of.isoformat(),
@@ -129,19 +97,12 @@ def check_health(
             reasons.append(f"last evaluation was {run.outcome}: {run.reason or 'no reason'}")
     details["dead_letters"] = dead
     if dead_oldest is not None:
-        dead_age = now - as_utc(dead_oldest)
+        dead_age = now - dead_oldest
         if dead_age >= timedelta(hours=cfg.max_dead_letter_age_hours):
             reasons.append(
                 f"{dead} dead letter(s), the oldest {dead_age.total_seconds() / 3600:.1f} h old"
             )
     return Health(ok=not reasons, reasons=tuple(reasons), details=details)
-
-
-def _database_trouble(exc: SQLAlchemyError) -> str:
-    """One line for the reason list: the driver's message ("database is locked")."""
-    cause = getattr(exc, "orig", None) or exc
-    lines = str(cause).strip().splitlines()
-    return f"database unavailable: {lines[0] if lines else type(cause).__name__}"
 
 
 class HealthServer:
@@ -156,8 +117,10 @@ class HealthServer:
         metrics: BotMetrics,
         delay_minutes: int = 30,
         db_timeout: float = 2.0,
+        clock: Clock = utcnow,
     ) -> None:
         self.store, self.cfg, self.metrics = store, cfg, metrics
+        self.clock = clock
         self.delay_minutes = delay_minutes
         self.db_timeout = db_timeout
         self._runner: web.AppRunner | None = None
@@ -180,10 +143,10 @@ class HealthServer:
     def _check(self) -> Health:
         try:
             return check_health(
-                self.store, self.cfg, None, self.delay_minutes, wait=self.db_timeout
+                self.store, self.cfg, self.clock(), self.delay_minutes, wait=self.db_timeout
             )
-        except SQLAlchemyError as exc:
-            health = Health(ok=False, reasons=(_database_trouble(exc),))
+        except DatabaseUnavailable as exc:
+            health = Health(ok=False, reasons=(str(exc),))
             log.warning("health: %s", health.reasons[0])
             return health
 
@@ -198,7 +161,8 @@ class HealthServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.cfg.host, self.cfg.port)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # noqa: SLF001 - the bound port
+        server = site._server  # noqa: SLF001 - the bound port (port 0 picks one)
+        sockets = server.sockets if isinstance(server, asyncio.Server) else ()
         self.port = sockets[0].getsockname()[1] if sockets else self.cfg.port
         log.info("health endpoint on http://%s:%s/healthz", self.cfg.host, self.port)
 

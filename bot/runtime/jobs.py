@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
+
+from bot.model import Clock, utcnow
 
 #: the job names, which are also their APScheduler job ids
 EVALUATE, DELIVER, DIGEST, HEARTBEAT = "evaluate", "deliver", "digest", "heartbeat"
@@ -40,28 +42,24 @@ class JobRuntime(Protocol):
         """Queue the daily heartbeat for its subscribers."""
 
 
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
-
-
 class NoRuntimeError(RuntimeError):
     """A job ran while no app was registered (a stale scheduler, or a test forgot to set one)."""
 
 
 _runtime: JobRuntime | None = None
-_clock: Callable[[], datetime] = wall_clock
+_clock: Clock = utcnow
 _locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
     weakref.WeakKeyDictionary()
 )
 _running: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
 
 
-def set_runtime(runtime: JobRuntime | None, clock: Callable[[], datetime] | None = None) -> None:
+def set_runtime(runtime: JobRuntime | None, clock: Clock | None = None) -> None:
     """Register the running app (None to unregister). `clock` gives `now` to jobs that
     APScheduler starts (it passes none); default: the wall clock in UTC."""
     global _runtime, _clock
     _runtime = runtime
-    _clock = clock or wall_clock
+    _clock = clock or utcnow
 
 
 def get_runtime() -> JobRuntime:

@@ -19,10 +19,11 @@ from typing import TextIO
 import pandas as pd
 
 from bot.config import AdminSettings, Settings
+from bot.model import Clock, utcnow
 from bot.runtime import jobs
 from bot.runtime.app import BotApp
 from bot.runtime.scheduler import Scheduler
-from bot.storage import MEMORY_URL, Store, utcnow
+from bot.storage import MEMORY_URL, Store
 from signals import calendar
 
 log = logging.getLogger(__name__)
@@ -37,22 +38,25 @@ SHUTDOWN_BUDGET = 7.0
 
 
 async def run_once(
-    settings: Settings, as_of: pd.Timestamp | None = None, max_age: float | None = None
+    settings: Settings,
+    as_of: pd.Timestamp | None = None,
+    max_age: float | None = None,
+    *,
+    clock: Clock = utcnow,
 ) -> int:
     """Refresh, evaluate, deliver everything pending. Exit 2 when the database holds dead
     letters as the run ends (this run's or an earlier one's), else 0; rows another run
     still holds are that run's to deliver, not a failure of this one."""
     age = settings.delivery.once_max_age if max_age is None else timedelta(seconds=max_age)
-    app = BotApp(settings, as_of=as_of, chat_state=False, worker_max_age=age)
+    app = BotApp(settings, as_of=as_of, chat_state=False, worker_max_age=age, clock=clock)
     await app.open()
     try:
-        now = utcnow()
-        result = await app.refresh_and_evaluate(now)
+        result = await app.refresh_and_evaluate(clock())
         if result is None:
             return EXIT_ERROR
         if result.reason:
             log.warning("as of %s: %s", result.as_of, result.reason)  # stale data: reported
-        report = await app.worker.run_once(deadline=utcnow() + age)
+        report = await app.worker.run_once(deadline=clock() + age)
         app.metrics.observe_delivery(report)
         counts = report.counts
         left = counts.pending + counts.retrying + counts.sending
@@ -80,7 +84,7 @@ async def run_daemon(
     *,
     as_of: pd.Timestamp | None = None,
     stop: asyncio.Event | None = None,
-    clock: Callable[[], datetime] = jobs.wall_clock,
+    clock: Clock = utcnow,
     on_started: Callable[[BotApp], None] | None = None,
 ) -> int:
     """Run until SIGTERM/SIGINT (or `stop`): scheduler, delivery, chat, health."""
@@ -156,7 +160,9 @@ async def start_chat_adapters(app: BotApp) -> list:
     stdin is a terminal."""
     from bot.platforms import build_chat_adapters
 
-    adapters = build_chat_adapters(app.settings, app.secrets, app.context.for_caller, app.senders)
+    adapters = build_chat_adapters(
+        app.settings, app.secrets, app.context.for_caller, app.dispatcher, app.senders
+    )
     started = []
     for adapter in adapters:
         await adapter.start()
@@ -180,12 +186,15 @@ async def run_demo(
     start: pd.Timestamp | None = None,
     end: pd.Timestamp | None = None,
     stdout: TextIO | None = None,
+    *,
+    clock: Clock = utcnow,
 ) -> int:
     """Replay the market session by session through the scheduler's virtual clock, the
-    engine, the outbox and the console; then print the final snapshot."""
+    engine, the outbox and the console; then print the final snapshot. The virtual clock
+    starts at `clock()`."""
     out = stdout or sys.stdout
     settings = demo_settings(settings)
-    virtual_now: list[datetime] = [utcnow()]
+    virtual_now: list[datetime] = [clock()]
     app = BotApp(
         settings,
         store=Store(MEMORY_URL),
@@ -195,7 +204,7 @@ async def run_demo(
     )
     await app.open()
     try:
-        loaded = await app.refresh(utcnow())
+        loaded = await app.refresh(clock())
         sessions = loaded.data.closes.index
         first = start or sessions[min(252, len(sessions) - 1)]
         last = min(end or sessions[-1], sessions[-1])
@@ -226,7 +235,9 @@ async def run_demo(
         from bot.render import format_snapshot
 
         print("", file=out)
-        print(format_snapshot(app.state.snapshot), file=out, flush=True)
+        state = app.state
+        assert state is not None  # refresh() just built it
+        print(format_snapshot(state.snapshot), file=out, flush=True)
         return EXIT_OK
     finally:
         jobs.set_runtime(None)

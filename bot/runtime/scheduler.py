@@ -1,11 +1,11 @@
 """A thin wrapper over one APScheduler 3 `AsyncIOScheduler`: named jobs on the trading calendar,
-kept in the database, plus a virtual clock for tests and the demo (STYLE §11, DESIGN §8).
+kept in the database, plus a virtual clock for tests and the demo.
 
 Jobs (`bot.runtime.jobs`): `evaluate` a delay after each NYSE close (refresh + evaluate), `deliver`
 on an interval, and optionally a weekly `digest` and a daily `heartbeat`. They live in the bot's
 database (SQLAlchemyJobStore; a MemoryJobStore for throwaway runs) and are added only when
 missing: re-adding a stored job at every boot recomputes its next run from now and drops the
-run missed during downtime (LIBRARIES.md). A stored job whose schedule changed in the config
+run missed during downtime. A stored job whose schedule changed in the config
 gets the new trigger but keeps a pending missed run. Missed runs are coalesced and still run
 within `misfire_grace_time`; beyond it, the catch-up evaluation at start covers them (the engine
 evaluates every session since the last stored one, in order).
@@ -39,8 +39,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import ScheduleSettings
+from bot.model import Clock, utcnow
 from bot.runtime import jobs
-from bot.runtime.jobs import DELIVER, DIGEST, EVALUATE, HEARTBEAT, JOB_FUNCTIONS, wall_clock
+from bot.runtime.jobs import DELIVER, DIGEST, EVALUATE, HEARTBEAT, JOB_FUNCTIONS
 from bot.runtime.trading_trigger import NEW_YORK, SessionCloseTrigger
 from bot.storage import normalize_database_url
 
@@ -145,7 +146,7 @@ class Scheduler:
         settings: ScheduleSettings | None = None,
         *,
         jobstore_url: str | None = None,
-        clock: Callable[[], datetime] = wall_clock,
+        clock: Clock = utcnow,
     ) -> None:
         self.settings = settings or ScheduleSettings()
         self._jobstore_url = jobstore_url

@@ -1,10 +1,40 @@
 """Every SQL statement of the bot: engine and sessions, tables, one repository per aggregate."""
 
 from bot.storage import outbox, outbox_claims
-from bot.storage.errors import daemon_lock, storage_error
-from bot.storage.outbox import enqueue_message, message_from_payload
-from bot.storage.outbox_claims import GroupCommit, Job, OutboxDb
-from bot.storage.store import MEMORY_URL, QueueCounts, Store, as_utc, utcnow
+from bot.storage.alerts import Alerts, LoggedAlert, alert_log
+from bot.storage.destinations import (
+    ChatKey,
+    Destination,
+    Destinations,
+    DestinationTransaction,
+    RuleFilter,
+)
+from bot.storage.errors import DATABASE_ERRORS, daemon_lock, storage_error
+from bot.storage.evaluation import EvaluationUnit, Progress, WriteConflict, evaluation_unit
+from bot.storage.health import DatabaseUnavailable, HealthFacts, read_health
+from bot.storage.outbox import enqueue_message, message_from_payload, queue_message
+from bot.storage.outbox_claims import (
+    ClaimRenewed,
+    Delivered,
+    DeliveryOutcome,
+    Finished,
+    GroupCommit,
+    Job,
+    OutboxDb,
+    PartsSent,
+    Rescheduled,
+)
+from bot.storage.rule_state import RuleStates, firing_rules
+from bot.storage.runs import RunEnd, Runs, RunStart, RunSummary, record_failed_run
+from bot.storage.status import (
+    AdminStatus,
+    DeadLetter,
+    DisabledDestination,
+    LastAlert,
+    RuleRecord,
+    StatusQueries,
+)
+from bot.storage.store import MEMORY_URL, QueueCounts, Store, as_utc
 from bot.storage.tables import (
     AlertRow,
     DeliveryRow,
@@ -13,29 +43,65 @@ from bot.storage.tables import (
     RuleStateRow,
     Run,
 )
-from bot.storage.url import check_database_url, normalize_database_url
+from bot.storage.url import check_database_url, display_database_url, normalize_database_url
 
 __all__ = [
+    "AdminStatus",
+    "ChatKey",
+    "DeadLetter",
+    "Destination",
+    "DestinationTransaction",
+    "Destinations",
+    "DisabledDestination",
+    "LastAlert",
+    "RuleFilter",
+    "RuleRecord",
+    "StatusQueries",
     "AlertRow",
+    "Alerts",
+    "DATABASE_ERRORS",
+    "DatabaseUnavailable",
     "DeliveryRow",
     "DestinationRow",
     "EngineState",
+    "EvaluationUnit",
+    "ClaimRenewed",
+    "Delivered",
+    "DeliveryOutcome",
+    "Finished",
     "GroupCommit",
+    "PartsSent",
+    "Rescheduled",
+    "HealthFacts",
     "Job",
+    "LoggedAlert",
     "MEMORY_URL",
     "OutboxDb",
+    "Progress",
     "QueueCounts",
     "RuleStateRow",
+    "RuleStates",
     "Run",
+    "RunEnd",
+    "Runs",
+    "RunStart",
+    "RunSummary",
     "Store",
+    "WriteConflict",
+    "alert_log",
     "as_utc",
     "check_database_url",
     "daemon_lock",
+    "display_database_url",
     "enqueue_message",
+    "evaluation_unit",
+    "firing_rules",
     "message_from_payload",
     "normalize_database_url",
     "outbox",
     "outbox_claims",
+    "queue_message",
+    "read_health",
+    "record_failed_run",
     "storage_error",
-    "utcnow",
 ]

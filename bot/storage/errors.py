@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from bot.model import StorageError, redact
 from bot.storage.url import normalize_database_url
@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT = 30.0
 #: what to do when the database URL itself is wrong
 FIX_URL = "fix database_url in the config, or DATABASE_URL (which replaces it)"
+#: what a database failure raises, from SQLAlchemy or straight from the SQLite driver: the
+#: exceptions `storage_error` turns into one line
+DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, sqlite3.Error)
 
 
 def _parse(url: str) -> URL | None:

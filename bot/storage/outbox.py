@@ -1,4 +1,4 @@
-"""The transactional outbox: which destination gets which message (DESIGN §5).
+"""The transactional outbox: which destination gets which message (docs/alerts.md).
 
 The engine calls `enqueue_alerts` inside its own transaction, with the same session that
 writes the alerts, so an alert and its deliveries commit together or not at all. Nothing is
@@ -20,13 +20,22 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import CursorResult, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.model import AlertGroup, AlertItem, Level, MessageKind, TextMessage, levels_with
-from bot.storage.store import as_utc, utcnow
+from bot.model import (
+    AlertGroup,
+    AlertItem,
+    Level,
+    MessageKind,
+    TextMessage,
+    levels_with,
+    utcnow,
+)
+from bot.storage.store import Store, as_utc
 from bot.storage.tables import DeliveryRow, DestinationRow
 
 #: rows per INSERT statement (SQLite allows 32,766 bound values per statement)
@@ -110,6 +119,20 @@ def enqueue_message(
     return _insert_new(session, rows)
 
 
+def queue_message(
+    store: Store,
+    *,
+    group_key: str,
+    message: TextMessage,
+    to: Literal["admins", "subscribers"],
+    now: datetime | None = None,
+) -> int:
+    """`enqueue_message` in a transaction of its own, for a notice that goes with no other
+    write; returns the rows inserted."""
+    with store.transaction() as session:
+        return enqueue_message(session, group_key=group_key, message=message, to=to, now=now)
+
+
 def message_from_payload(payload: Mapping[str, Any]) -> AlertGroup | TextMessage:
     """The neutral message an outbox row holds (the inverse of `to_json`)."""
     if "items" in payload:
@@ -183,10 +206,7 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> int:
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
         if dialect in ("sqlite", "postgresql"):
-            if dialect == "sqlite":
-                from sqlalchemy.dialects.sqlite import insert as dialect_insert
-            else:
-                from sqlalchemy.dialects.postgresql import insert as dialect_insert
+            dialect_insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
             stmt = (
                 dialect_insert(DeliveryRow)
                 .values(chunk)
@@ -194,7 +214,8 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> int:
                 # SQLAlchemy reports an INSERT's rowcount only when asked (-1 on psycopg)
                 .execution_options(preserve_rowcount=True)
             )
-            added += max(session.execute(stmt).rowcount, 0)
+            result = cast(CursorResult[Any], session.execute(stmt))
+            added += max(result.rowcount, 0)
         else:  # other databases: look first (racy only against a concurrent run)
             have = set(
                 session.scalars(

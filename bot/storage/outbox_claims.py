@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal, assert_never, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from bot.model import Address
 from bot.storage.store import Store, as_utc
@@ -89,12 +89,13 @@ class OutboxDb:
                 for d, dest in rows
             ]
 
-    def fenced(self, writes: list[tuple[Job, dict[str, Any]]]) -> list[bool]:
+    def fenced(self, writes: Sequence[tuple[Job, DeliveryOutcome]]) -> list[bool]:
         """Update claimed rows, in one transaction, each only if its claim is still ours;
         False for a row another worker took over (its lease ran out)."""
         done: list[bool] = []
+        columns = [(job, _columns(outcome)) for job, outcome in writes]
         with self.store.connection() as conn:
-            for job, values in writes:
+            for job, values in columns:
                 stmt = (
                     update(DeliveryRow)
                     .where(
@@ -105,7 +106,7 @@ class OutboxDb:
                     .values(**values)
                 )
                 done.append(bool(conn.execute(stmt).rowcount))
-        for (job, values), ok in zip(writes, done, strict=True):
+        for (job, values), ok in zip(columns, done, strict=True):
             if not ok:
                 log.warning(
                     "delivery %d to %s %s: claim lost (lease ran out and another worker took "
@@ -120,7 +121,7 @@ class OutboxDb:
     def renew(self, job: Job, lease: timedelta, now: datetime) -> bool:
         """Extend the claim of a row that waited long in the worker's queue."""
         token = now + lease
-        ok = self.fenced([(job, {"claimed_until": token})])[0]
+        ok = self.fenced([(job, ClaimRenewed(token))])[0]
         if ok:
             job.token = token
         return ok
@@ -128,11 +129,12 @@ class OutboxDb:
     def disable_destination(self, destination_id: int, reason: str) -> bool:
         """Disable and cancel its pending rows; True only for the call that disabled it."""
         with self.store.transaction() as s:
-            n = s.execute(
+            result = s.execute(
                 update(DestinationRow)
                 .where((DestinationRow.id == destination_id) & DestinationRow.enabled)
                 .values(enabled=False, disabled_reason=reason)
-            ).rowcount
+            )
+            n = cast(CursorResult[Any], result).rowcount
             s.execute(
                 update(DeliveryRow)
                 .where(
@@ -203,38 +205,86 @@ class OutboxDb:
         return min(times) if times else None  # type: ignore[type-var]
 
 
-# --- what each outcome writes (applied by OutboxDb.fenced) ---------------------------------
+# --- what a claimed row's outcome writes (applied by OutboxDb.fenced) -----------------------
 
 
-def progress(parts_sent: int) -> dict[str, Any]:
-    return {"parts_sent": parts_sent}
+@dataclass(frozen=True)
+class ClaimRenewed:
+    """The row stays claimed, until `claimed_until`."""
+
+    claimed_until: datetime
 
 
-def delivered(job: Job, parts: int, now: datetime) -> dict[str, Any]:
-    return {
-        "status": "delivered",
-        "delivered_at": now,
-        "parts_sent": parts,
-        "attempts": job.attempts + 1,
-        "claimed_until": None,
-        "last_error": None,
-    }
+@dataclass(frozen=True)
+class PartsSent:
+    """Some parts of a split message went out; the claim is renewed for the next one."""
+
+    parts_sent: int
+    claimed_until: datetime
 
 
-def reschedule(at: datetime, error: str | None, attempts: int) -> dict[str, Any]:
-    """Back to pending until `at` (a retry, or a row released unsent)."""
-    return {
-        "status": "pending",
-        "next_attempt_at": at,
-        "attempts": attempts,
-        "claimed_until": None,
-        "last_error": error,
-    }
+@dataclass(frozen=True)
+class Delivered:
+    """Every part went out: done."""
+
+    parts_sent: int
+    attempts: int
+    delivered_at: datetime
 
 
-def finish(status: str, error: str, attempts: int) -> dict[str, Any]:
-    """A final state other than delivered: dead or cancelled."""
-    return {"status": status, "claimed_until": None, "last_error": error, "attempts": attempts}
+@dataclass(frozen=True)
+class Rescheduled:
+    """Back to pending until `next_attempt_at`: a retry, or a row released unsent."""
+
+    next_attempt_at: datetime
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A final state other than delivered."""
+
+    status: Literal["dead", "cancelled"]
+    last_error: str
+    attempts: int
+
+
+DeliveryOutcome = ClaimRenewed | PartsSent | Delivered | Rescheduled | Finished
+
+
+def _columns(outcome: DeliveryOutcome) -> dict[str, Any]:
+    """The columns an outcome sets; every final or pending state also ends the claim."""
+    match outcome:
+        case ClaimRenewed(claimed_until=until):
+            return {"claimed_until": until}
+        case PartsSent(parts_sent=parts, claimed_until=until):
+            return {"parts_sent": parts, "claimed_until": until}
+        case Delivered(parts_sent=parts, attempts=attempts, delivered_at=at):
+            return {
+                "status": "delivered",
+                "delivered_at": at,
+                "parts_sent": parts,
+                "attempts": attempts,
+                "claimed_until": None,
+                "last_error": None,
+            }
+        case Rescheduled(next_attempt_at=at, attempts=attempts, last_error=error):
+            return {
+                "status": "pending",
+                "next_attempt_at": at,
+                "attempts": attempts,
+                "claimed_until": None,
+                "last_error": error,
+            }
+        case Finished(status=status, last_error=error, attempts=attempts):
+            return {
+                "status": status,
+                "claimed_until": None,
+                "last_error": error,
+                "attempts": attempts,
+            }
+    assert_never(outcome)
 
 
 class GroupCommit:
@@ -245,14 +295,16 @@ class GroupCommit:
     next one: no added delay when idle, one transaction for many rows under load (a commit
     costs far more than an UPDATE)."""
 
-    def __init__(self, commit: Callable[[list[tuple[Job, dict[str, Any]]]], Awaitable[list[bool]]]):
+    def __init__(
+        self, commit: Callable[[list[tuple[Job, DeliveryOutcome]]], Awaitable[list[bool]]]
+    ) -> None:
         self._commit = commit
-        self._queue: list[tuple[Job, dict[str, Any], asyncio.Future[bool]]] = []
+        self._queue: list[tuple[Job, DeliveryOutcome, asyncio.Future[bool]]] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def write(self, job: Job, values: dict[str, Any]) -> bool:
+    async def write(self, job: Job, outcome: DeliveryOutcome) -> bool:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._queue.append((job, values, future))
+        self._queue.append((job, outcome, future))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="outbox group commit")
         return await future
@@ -261,7 +313,7 @@ class GroupCommit:
         while self._queue:
             batch, self._queue = self._queue, []
             try:
-                results = await self._commit([(job, values) for job, values, _ in batch])
+                results = await self._commit([(job, outcome) for job, outcome, _ in batch])
             # Broad on purpose: whatever the database raised belongs to every waiting caller.
             except Exception as exc:
                 for *_, future in batch:

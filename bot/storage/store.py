@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from bot.model import ConfigError, StorageError, register_secret
+from bot.model import ConfigError, StorageError, register_secret, utcnow
 from bot.storage import errors as db_errors
 from bot.storage.tables import Base, DeliveryRow, DestinationRow, SchemaVersion
 from bot.storage.url import check_database_url, normalize_database_url
@@ -33,10 +33,6 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 MEMORY_URL = "sqlite://"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def as_utc(ts: datetime | None) -> datetime | None:

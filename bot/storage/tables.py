@@ -78,7 +78,7 @@ class EngineState(Base):
 
 
 class AlertRow(Base):
-    """The alert log; the unique key makes every transition happen once (DESIGN §5)."""
+    """The alert log; the unique key makes every transition happen once (docs/alerts.md)."""
 
     __tablename__ = "alerts"
     __table_args__ = (UniqueConstraint("rule_id", "transition", "session", name="uq_alert_key"),)

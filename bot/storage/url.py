@@ -36,3 +36,12 @@ def check_database_url(url: str) -> str:
     if backend not in BACKENDS:
         raise ValueError(f"{backend} is not supported ({expected})")
     return url
+
+
+def display_database_url(url: str) -> str:
+    """`url` as it may be shown: its password hidden; a URL that does not parse shows its
+    scheme only, never in full (it may still hold a password)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # whatever SQLAlchemy raises on it
+        return url.split(":", 1)[0] + ":…"

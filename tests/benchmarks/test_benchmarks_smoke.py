@@ -18,7 +18,7 @@ from benchmarks.baselines import floor_breadth, member_closes, naive_breadth
 from benchmarks.measure import measure
 from benchmarks.synthetic import synthetic_market
 from signals import calendar
-from signals.indicators.history import compute_signals
+from signals.indicators import compute_signals
 from signals.market import ETF_TICKERS, SECTOR_ETFS, MarketData
 
 N_MEMBERS, N_SESSIONS = 50, 300

@@ -16,16 +16,16 @@ import pandas as pd
 import pytest
 
 from bot.commands.context import Caller, ChatOptions, CommandContext
-from bot.commands.table import dispatch_text
+from bot.commands.table import Dispatcher, dispatch_text
 from bot.model.reply import Reply
 
 NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 
 
 def load_state(data: object) -> object:
-    """`state_from_data(data)`; skips while signals/snapshot.py (issue 2) is not in the tree."""
+    """`state_from_data(data)`; skips while signals/snapshot.py is not in the tree."""
     market_state = pytest.importorskip(
-        "bot.alerts.market_state", reason="signals/snapshot.py (issue 2) has not landed yet"
+        "bot.alerts.market_state", reason="signals/snapshot.py has not landed yet"
     )
     return market_state.state_from_data(data)
 
@@ -59,7 +59,6 @@ def context(
     rules: tuple = (),
     who: Caller | None = None,
     charts: bool = False,
-    middleware: tuple = (),
     next_run: Callable[[], datetime | None] | None = None,
 ) -> CommandContext:
     return CommandContext(
@@ -70,13 +69,12 @@ def context(
         options=ChatOptions(charts=charts),
         clock=lambda: NOW,
         next_run=next_run,
-        middleware=middleware,
         version="9.9.9",
     )
 
 
-def ask(ctx: CommandContext, text: str) -> Reply:
-    reply = dispatch_text(text, ctx)
+def ask(ctx: CommandContext, text: str, dispatcher: Dispatcher | None = None) -> Reply:
+    reply = dispatcher.dispatch_text(text, ctx) if dispatcher else dispatch_text(text, ctx)
     assert reply is not None, f"no reply to {text!r}"
     return reply
 

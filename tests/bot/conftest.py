@@ -10,9 +10,9 @@ import pytest
 
 from bot.config.rules import build_rules
 from bot.config.settings import load_settings
-from signals.indicators.history import SignalHistory, compute_signals
+from signals.indicators import SignalHistory, compute_signals
 from signals.market import MarketData
-from signals.rules.step import RuleSpec
+from signals.rules import RuleSpec
 from signals.sources.demo import DemoSource
 from tests.bot.db_helpers import database_url
 
@@ -40,7 +40,7 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 @pytest.fixture(scope="session")
 def real_data() -> MarketData:
-    """The real panel through the project's files source (DESIGN §2's reference setup:
+    """The real panel through the project's files source (the setup the default rules are tuned on:
     constituents + shares, no membership file)."""
     if not (SHARED_DATA / "sp500_members_daily.csv.gz").is_file():
         pytest.skip(f"real market data not found at {SHARED_DATA.resolve()}")

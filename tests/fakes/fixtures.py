@@ -31,7 +31,7 @@ def slack_fake() -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def telegram_env(telegram_fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> FakeTelegram:
-    """TELEGRAM_BOT_TOKEN and TELEGRAM_BASE_URL (DESIGN §6) pointing at the fake."""
+    """TELEGRAM_BOT_TOKEN and TELEGRAM_BASE_URL pointing at the fake."""
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TEST_TOKEN)
     monkeypatch.setenv("TELEGRAM_BASE_URL", telegram_fake.base_url)
     return telegram_fake
@@ -39,7 +39,7 @@ def telegram_env(telegram_fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -
 
 @pytest.fixture
 def slack_env(slack_fake: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> FakeSlack:
-    """SLACK_BOT_TOKEN, SLACK_APP_TOKEN and SLACK_API_URL (DESIGN §6) pointing at the fake."""
+    """SLACK_BOT_TOKEN, SLACK_APP_TOKEN and SLACK_API_URL pointing at the fake."""
     monkeypatch.setenv("SLACK_BOT_TOKEN", TEST_BOT_TOKEN)
     monkeypatch.setenv("SLACK_APP_TOKEN", TEST_APP_TOKEN)
     monkeypatch.setenv("SLACK_API_URL", slack_fake.base_url)

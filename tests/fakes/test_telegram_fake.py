@@ -39,7 +39,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture(autouse=True)
 def _timedelta_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
-    """PTB warns when retry_after is read as int; opt in to timedelta (LIBRARIES.md)."""
+    """PTB warns when retry_after is read as int; opt in to timedelta (PTB_TIMEDELTA=1)."""
     monkeypatch.setenv("PTB_TIMEDELTA", "1")
 
 

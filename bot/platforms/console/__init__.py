@@ -22,7 +22,7 @@ def build_chat(w: Wiring, limiter: SendLimiter | None) -> Adapter | None:
     stdin = w.stdin
     if not w.settings.chat.console or w.context_for is None or stdin is None or not stdin.isatty():
         return None
-    return ConsoleChat(w.context_for, stdin=stdin)
+    return ConsoleChat(w.context_for, dispatcher=w.dispatcher, stdin=stdin)
 
 
 __all__ = [

@@ -1,6 +1,6 @@
-"""Console commands: one command per line in, the plain-text answer out (issue 5).
+"""Console commands: one command per line in, the plain-text answer out.
 
-The console's user is the operator, so an admin (DESIGN §6: the console answers a local
+The console's user is the operator, so an admin (the person at the local
 prompt). `answer_line` is the whole exchange for one line and is shared by `rotation-bot chat`
 (`bot.runtime.chat_console.run_chat`, synchronous) and `ConsoleChat`, the adapter the daemon starts
 when no chat token is set and stdin is a terminal. Charts are written as PNG files to a folder
@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from bot.commands import Caller, CommandContext, dispatch_text
+from bot.commands import Caller, CommandContext, Dispatcher
 from bot.model import Chart
 from bot.platforms.chat_common import ChatAdapter, ContextFactory
 from bot.platforms.console.sender import ConsoleSender
@@ -58,10 +58,13 @@ class ChartFolder:
         return path
 
 
-def answer_line(line: str, ctx: CommandContext, charts: ChartFolder) -> str | None:
+def answer_line(
+    line: str, ctx: CommandContext, charts: ChartFolder, dispatcher: Dispatcher | None = None
+) -> str | None:
     """The console's answer to one typed line (None: nothing to say, e.g. a blank line).
-    `snapshot` and `/snapshot` both work; the chart, if any, is saved and named."""
-    reply = dispatch_text(line, ctx)
+    `snapshot` and `/snapshot` both work; the chart, if any, is saved and named.
+    `dispatcher` runs the command (default: no middleware)."""
+    reply = (dispatcher or Dispatcher()).dispatch_text(line, ctx)
     if reply is None:
         return None
     if reply.is_error:
@@ -90,11 +93,13 @@ class ConsoleChat(ChatAdapter):
         self,
         context_for: ContextFactory,
         *,
+        dispatcher: Dispatcher | None = None,
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
         charts_dir: Path | None = None,
     ) -> None:
         self._ctx = context_for(CONSOLE_CALLER)
+        self._dispatcher = dispatcher or Dispatcher()
         self._stdin = stdin
         self._stdout = stdout
         self._charts = ChartFolder(charts_dir)
@@ -120,7 +125,9 @@ class ConsoleChat(ChatAdapter):
 
     async def _serve(self, queue: asyncio.Queue[str | None]) -> None:
         while (line := await queue.get()) is not None:
-            text = await asyncio.to_thread(answer_line, line, self._ctx, self._charts)
+            text = await asyncio.to_thread(
+                answer_line, line, self._ctx, self._charts, self._dispatcher
+            )
             if text is not None:
                 out = self._stdout or sys.stdout
                 out.write(text + "\n\n")

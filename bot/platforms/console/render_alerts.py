@@ -1,6 +1,6 @@
 """Plain text for the console adapter: one line per alert item, tagged for grep and checks.
 
-DESIGN §4: the console prints each alert as a line starting `[alert]` or `[resolved]`
+The console prints each alert as a line starting `[alert]` or `[resolved]`
 (data-health notices start `[data]`). Data is flattened to one line with control characters
 made visible (`one_line`), so a rule message can neither forge an `[alert]` line nor send
 escape sequences to the terminal.

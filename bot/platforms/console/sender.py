@@ -1,8 +1,8 @@
-"""The console: alerts and notices printed on stdout (DESIGN §4, §6).
+"""The console: alerts and notices printed on stdout.
 
 The default destination when no chat is configured. Each alert item is a line starting
 `[alert]` or `[resolved]` (`bot.platforms.console.render_alerts`), which outside checks grep for.
-Sending only; the local prompt (issue 5) lives in a sibling module.
+Sending only; the local prompt lives in `bot.platforms.console.chat`.
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ def build_chat(w: Wiring, limiter: SendLimiter | None) -> Adapter | None:
         secrets.slack_bot_token.get_secret_value(),
         w.context_for,
         w.settings.delivery,
+        dispatcher=w.dispatcher,
         app_token=app_token.get_secret_value() if app_token else None,
         signing_secret=signing.get_secret_value() if signing else None,
         base_url=secrets.slack_api_url,

@@ -1,7 +1,7 @@
 """Slack commands with slack-bolt: `/rotation <command>`, `@rotation-bot <command>`, buttons.
 
 A bolt `AsyncApp` whose client is slack-sdk's `AsyncWebClient(base_url=SLACK_API_URL)`,
-running in the caller's event loop (STYLE §16). Two ways in (DESIGN §6):
+running in the caller's event loop. Two ways in:
 
 - Socket Mode (default, SLACK_APP_TOKEN): `AsyncSocketModeHandler` (aiohttp) connects out,
   so no public URL is needed; slack-sdk keeps retrying when Slack is unreachable.
@@ -34,7 +34,7 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands import Caller, dispatch_text
+from bot.commands import Caller, Dispatcher
 from bot.config import DeliverySettings
 from bot.delivery import Rate, SendLimiter
 from bot.model import ConfigError, Reply, register_secret
@@ -69,7 +69,8 @@ async def _reject_malformed_timestamp(request: web.Request, handler: Handler) ->
 
 class SlackChat(ChatAdapter):
     """Slack commands and replies; see the module docstring. `context_for` makes the command
-    context for one caller (the app passes `app.context.for_caller`). Exactly one of
+    context for one caller (the app passes `app.context.for_caller`); `dispatcher` runs the
+    commands (the app passes its own, with the middleware; default: none). Exactly one of
     `app_token` (Socket Mode) and `http_port` (HTTP mode) is used; the app token wins."""
 
     name = "slack"
@@ -81,6 +82,7 @@ class SlackChat(ChatAdapter):
         sender: SlackSender,
         limiter: SendLimiter,
         *,
+        dispatcher: Dispatcher | None = None,
         admins: Collection[str] = (),
         app_token: str | None = None,
         http_host: str = "127.0.0.1",
@@ -92,6 +94,7 @@ class SlackChat(ChatAdapter):
     ) -> None:
         self.app = app
         self._context_for = context_for
+        self._dispatcher = dispatcher or Dispatcher()
         self._sender = sender
         self._replies = SlackReplies(app.client, limiter)
         self._connecting: asyncio.Task[None] | None = None
@@ -206,7 +209,7 @@ class SlackChat(ChatAdapter):
 
     def _run(self, text: str, caller: Caller) -> tuple[Reply | None, list[SlackMessage]]:
         """Dispatch and render in a worker thread. "/rotation" alone asks for help."""
-        reply = dispatch_text(text.strip() or "help", self._context_for(caller))
+        reply = self._dispatcher.dispatch_text(text.strip() or "help", self._context_for(caller))
         return reply, ([] if reply is None else render.render_reply(reply))
 
     async def _on_slash(self, ack: Any, body: dict[str, Any], respond: Any) -> None:

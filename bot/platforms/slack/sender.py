@@ -1,6 +1,6 @@
 """Sending to Slack with slack-sdk's `AsyncWebClient` (the client slack-bolt uses).
 
-Sending only: the command side (issue 5) lives in a sibling module and may pass its bolt
+Sending only: the command side (`bot.platforms.slack.chat`) lives beside it and may pass its bolt
 app's client to `SlackSender(client, ...)`. Slack refuses with HTTP 200 and `ok: false` (or
 HTTP 429 with Retry-After); slack-sdk raises `SlackApiError` for both. `delivery_error` below
 is the one place that maps them, and aiohttp's network errors, to `DeliveryError`. The

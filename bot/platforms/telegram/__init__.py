@@ -33,6 +33,7 @@ def build_chat(w: Wiring, limiter: SendLimiter | None) -> Adapter | None:
         w.secrets.telegram_bot_token.get_secret_value(),
         w.context_for,
         w.settings.delivery,
+        dispatcher=w.dispatcher,
         admins=w.settings.admins.telegram,
         base_url=w.secrets.telegram_base_url,
         limiter=limiter,

@@ -37,7 +37,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.commands import COMMANDS, Caller, ChatType, dispatch_text, menu
+from bot.commands import COMMANDS, Caller, ChatType, Dispatcher, menu
 from bot.config import DeliverySettings
 from bot.delivery import SendLimiter
 from bot.model import ConfigError, Reply, register_secret
@@ -70,7 +70,8 @@ def file_url(base_url: str) -> str:
 
 class TelegramChat(ChatAdapter):
     """Telegram commands and replies; see the module docstring. `context_for` makes the
-    command context for one caller (the app passes `app.context.for_caller`)."""
+    command context for one caller (the app passes `app.context.for_caller`); `dispatcher`
+    runs the commands (the app passes its own, with the middleware; default: none)."""
 
     name = "telegram"
 
@@ -79,12 +80,14 @@ class TelegramChat(ChatAdapter):
         application: Application,
         context_for: ContextFactory,
         *,
+        dispatcher: Dispatcher | None = None,
         admins: Collection[str] = (),
         limiter: SendLimiter | None = None,
         poll_timeout: float = 10.0,
     ) -> None:
         self.app = application
         self._context_for = context_for
+        self._dispatcher = dispatcher or Dispatcher()
         self._admins = frozenset(str(a) for a in admins)
         self._replies = TelegramReplies(application.bot, limiter)
         self._poll_timeout = poll_timeout
@@ -109,6 +112,7 @@ class TelegramChat(ChatAdapter):
         context_for: ContextFactory,
         settings: DeliverySettings,
         *,
+        dispatcher: Dispatcher | None = None,
         admins: Collection[str] = (),
         base_url: str | None = None,
         limiter: SendLimiter | None = None,
@@ -138,7 +142,12 @@ class TelegramChat(ChatAdapter):
         )
         limiter = limiter or telegram_limiter(settings)
         self = cls(
-            application, context_for, admins=admins, limiter=limiter, poll_timeout=poll_timeout
+            application,
+            context_for,
+            dispatcher=dispatcher,
+            admins=admins,
+            limiter=limiter,
+            poll_timeout=poll_timeout,
         )
         self._requests = [request, *requests]
         return self
@@ -172,8 +181,9 @@ class TelegramChat(ChatAdapter):
         self.username = self.bot.username or ""
         await self._set_menu()
         await self.app.start()
+        assert self.app.updater is not None  # built with an updater: it polls
         await self.app.updater.start_polling(
-            timeout=self._poll_timeout,
+            timeout=self._poll_timeout,  # type: ignore[arg-type]  # float seconds work too
             allowed_updates=["message", "channel_post", "callback_query"],
         )
         log.info("telegram: taking commands as @%s", self.username)
@@ -239,7 +249,9 @@ class TelegramChat(ChatAdapter):
 
     def _run(self, text: str, caller: Caller) -> tuple[Reply | None, render.TelegramReply | None]:
         """Dispatch and render (in a worker thread: both may take milliseconds)."""
-        reply = dispatch_text(text, self._context_for(caller), bot_names=(self.username,))
+        reply = self._dispatcher.dispatch_text(
+            text, self._context_for(caller), bot_names=(self.username,)
+        )
         return reply, (None if reply is None else render.render_reply(reply))
 
     async def _answer(self, message: Message, user: Any, text: str) -> None:

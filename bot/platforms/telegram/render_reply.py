@@ -9,8 +9,8 @@ text block too long is cut by `split_lines` on lines and never inside an entity.
 Limits are counted as Telegram counts them: the visible text (tags dropped, entities decoded)
 in UTF-16 units. Text parts stay within 4,096 (less room for the "(2/3)" line), a caption
 within 1,024. With a chart, the whole reply goes in the caption when it fits; otherwise the
-photo carries the heading only and the reply follows as text (the brief's "send a long text
-after the photo").
+photo carries the heading only and the reply follows as text, after the
+photo.
 
 Buttons become inline keyboard `callback_data` (at most 64 bytes): "c:COMMAND" for a choice,
 "r:COMMAND" for a refresh of the message that carries the button, and "r<ID>:COMMAND" for a

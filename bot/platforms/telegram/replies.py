@@ -144,6 +144,7 @@ class TelegramReplies:
     async def _edit_media(
         self, chat: str, message_id: int, reply: TelegramReply, keyboard: Any
     ) -> bool | None:
+        assert reply.photo is not None  # only a reply with a chart edits a photo
         media = InputMediaPhoto(
             InputFile(reply.photo, filename=reply.filename, attach=True),
             caption=reply.caption,

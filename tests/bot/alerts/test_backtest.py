@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from bot.alerts.backtest import run_backtest
-from signals.rules.step import RuleSpec
+from signals.rules import RuleSpec
 
 
 def test_default_rules_fire_at_most_4_times_a_year(real_data, real_history, default_rules):
@@ -24,17 +24,17 @@ def test_default_rules_fire_at_most_4_times_a_year(real_data, real_history, defa
     assert set(result.rules) == {r.id for r in default_rules}
     print("\nfirings per year on real data 2016-01-04 .. 2026-07-31:")
     for rule_id, body in result.rules.items():
-        summ = body["summary"]
-        print(f"  {rule_id:<24} {summ['fired']:>3} fired  {summ['per_year']:.2f}/year")
-        assert summ["per_year"] <= 4.0, rule_id
+        summ = body.summary
+        print(f"  {rule_id:<24} {summ.fired:>3} fired  {summ.per_year:.2f}/year")
+        assert summ.per_year <= 4.0, rule_id
     # and they do fire: a rule set that never fires is no answer to spam
-    assert sum(b["summary"]["fired"] for b in result.rules.values()) > 50
+    assert sum(b.summary.fired for b in result.rules.values()) > 50
 
 
 def _independent_crossings(
     values: pd.Series, threshold: float, clear: float, confirm: int, cooldown: int
 ) -> tuple[list[pd.Timestamp], list[pd.Timestamp]]:
-    """DESIGN §2 for crosses_above, written as a plain loop over the sessions."""
+    """The crosses_above semantics of docs/rules.md, written as a plain loop over the sessions."""
     fired, resolved = [], []
     firing = False
     armed = None  # unknown until the first known value
@@ -82,9 +82,9 @@ def test_breadth_rule_matches_independent_crossings(real_data, real_history, con
     )
     start, end = pd.Timestamp("2015-01-02"), pd.Timestamp("2024-12-31")
     result = run_backtest(real_data, real_history, [rule], start, end)
-    events = result.rules["breadth_up"]["events"]
-    got_fired = [e["date"] for e in events if e["kind"] == "fired"]
-    got_resolved = [e["date"] for e in events if e["kind"] == "resolved"]
+    events = result.rules["breadth_up"].events
+    got_fired = [e.session.isoformat() for e in events if e.kind == "fired"]
+    got_resolved = [e.session.isoformat() for e in events if e.kind == "resolved"]
 
     series = real_history.series("breadth_200d").loc[start:end]
     fired, resolved = _independent_crossings(series, 65, 60, confirm, cooldown)
@@ -93,7 +93,8 @@ def test_breadth_rule_matches_independent_crossings(real_data, real_history, con
     assert len(fired) >= 3  # the period has real broadening episodes
     # each event carries its value, on the right side of the threshold
     for e in events:
-        assert (e["value"] >= 65) if e["kind"] == "fired" else (e["value"] < 60)
+        assert e.value is not None
+        assert (e.value >= 65) if e.kind == "fired" else (e.value < 60)
 
 
 def test_forward_returns_of_a_firing_are_real_returns(real_data, real_history, default_rules):
@@ -107,14 +108,15 @@ def test_forward_returns_of_a_firing_are_real_returns(real_data, real_history, d
     closes = real_data.closes
     checked = 0
     for body in result.rules.values():
-        for ev in body["events"]:
-            if ev["kind"] != "fired":
+        for ev in body.events:
+            if ev.kind != "fired":
                 continue
-            day = pd.Timestamp(ev["date"])
+            assert ev.forward_returns is not None
+            day = pd.Timestamp(ev.session)
             pos = closes.index.get_loc(day)
             for ticker in ("SPY", "RSP", "IWM"):
                 for k in (21, 63, 126):
-                    got = ev["forward_returns"][f"{ticker}_{k}"]
+                    got = ev.forward_returns[f"{ticker}_{k}"]
                     if pos + k >= len(closes):
                         assert got is None
                         continue
@@ -123,16 +125,16 @@ def test_forward_returns_of_a_firing_are_real_returns(real_data, real_history, d
                     checked += 1
     assert checked > 100
     # the base rate covers every session of the period with a known forward return
-    base = result.rules["breadth_broadening"]["summary"]["forward_returns"]["SPY_21"]["base_rate"]
+    base = result.rules["breadth_broadening"].summary.forward_returns["SPY_21"].base_rate
     spy = closes["SPY"].loc["2016-01-04":"2026-07-31"]
     fwd = (closes["SPY"].shift(-21) / closes["SPY"] - 1).loc[spy.index].dropna() * 100
-    assert base["n"] == len(fwd)
-    assert base["median"] == pytest.approx(float(np.median(fwd)))
+    assert base.n == len(fwd)
+    assert base.median == pytest.approx(float(np.median(fwd)))
 
 
 def test_demo_fires_every_default_rule(demo_data, demo_history, default_rules) -> None:
     result = run_backtest(demo_data, demo_history, default_rules)
-    never = [rid for rid, body in result.rules.items() if body["summary"]["fired"] == 0]
+    never = [rid for rid, body in result.rules.items() if body.summary.fired == 0]
     assert never == []
     assert result.simulated
 

@@ -1,5 +1,5 @@
 """Engine: first start is silent, the live path equals the history path, restarts and races
-never duplicate an alert, and stale or thin data never fires (DESIGN §2, §4, §5)."""
+never duplicate an alert, and stale or thin data never fires."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from bot.config.settings import AlertSettings, GuardSettings
 from bot.storage.store import Store
 from bot.storage.tables import AlertRow, Run
 from signals import calendar
-from signals.indicators.history import compute_signals
-from signals.rules.step import evaluate, rule_inputs
+from signals.indicators import compute_signals
+from signals.rules import evaluate, rule_inputs
 
 
 def _alerts(store: Store) -> list[tuple[str, str, str]]:

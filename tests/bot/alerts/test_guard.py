@@ -17,9 +17,9 @@ from bot.cli import main
 from bot.config.settings import GuardSettings
 from bot.storage.store import Store
 from bot.storage.tables import AlertRow, Run
-from signals.indicators.history import compute_signals
+from signals.indicators import compute_signals
 from signals.market import MarketData
-from signals.rules.step import RuleSpec
+from signals.rules import RuleSpec
 from signals.sources import DataSpec, load_market
 from tests.bot.conftest import SHARED_DATA
 

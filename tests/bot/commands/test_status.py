@@ -13,10 +13,9 @@ from bot.alerts.engine import Engine
 from bot.render.texts import format_value
 from bot.storage.store import Store
 from bot.storage.tables import AlertRow, DeliveryRow, DestinationRow, RuleStateRow, Run
-from signals.indicators.history import SignalHistory
+from signals.indicators import SignalHistory
 from signals.market import MarketData
-from signals.rules.state import RuleState
-from signals.rules.step import RuleSpec
+from signals.rules import RuleSpec, RuleState
 from tests.bot.commands_helpers import NOW, all_text, ask, caller, context, load_state, row
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.commands.subscriptions import parse_duration
 from bot.storage.store import Store, as_utc
 from bot.storage.tables import DestinationRow
-from signals.rules.step import RuleSpec
+from signals.rules import RuleSpec
 from tests.bot.commands_helpers import NOW, all_text, ask, caller, context
 
 

@@ -18,6 +18,7 @@ from bot.commands.parse import ParseError
 from bot.commands.table import (
     COMMANDS,
     WARM_COMMANDS,
+    Dispatcher,
     closest_commands,
     dispatch,
     dispatch_text,
@@ -37,7 +38,7 @@ from bot.model.reply import (
 )
 from bot.storage.store import Store
 from signals.market import MarketData
-from signals.rules.step import RuleSpec
+from signals.rules import RuleSpec
 from tests.bot.commands_helpers import all_text, ask, caller, context, load_state
 
 TELEGRAM_NAME = re.compile(r"[a-z0-9_]{1,32}")
@@ -280,23 +281,24 @@ def test_a_malformed_state_is_an_apology_not_a_crash() -> None:
 def test_middleware_runs_inside_dispatch(
     state: MarketState, caplog: pytest.LogCaptureFixture
 ) -> None:
-    ctx = replace(context(state), middleware=standard_middleware(per_minute=2, clock=lambda: 0.0))
+    ctx = context(state)
+    limited = Dispatcher(standard_middleware(per_minute=2, clock=lambda: 0.0))
     with caplog.at_level(logging.INFO, "rotation_bot.audit"):
-        assert not ask(ctx, "help").is_error
-        assert not ask(ctx, "help").is_error
-        refused = ask(ctx, "help")
+        assert not ask(ctx, "help", limited).is_error
+        assert not ask(ctx, "help", limited).is_error
+        refused = ask(ctx, "help", limited)
     assert refused.is_error and refused.title == "Slow down"
     lines = [r.getMessage() for r in caplog.records if r.name == "rotation_bot.audit"]
     assert len(lines) == 3 and "outcome=refused_or_error" in lines[-1]
-    allow = replace(ctx, middleware=standard_middleware(allowlist={"telegram": ["-1"]}))
-    assert ask(allow, "help").title == "Not available here"
+    allow = Dispatcher(standard_middleware(allowlist={"telegram": ["-1"]}))
+    assert ask(ctx, "help", allow).title == "Not available here"
 
 
 def test_for_caller_keeps_everything_else(state: MarketState) -> None:
     ctx = context(state)
     other = ctx.for_caller(Caller("slack", "U1", "C1", "group"))
     assert other.caller.platform == "slack" and other.state is ctx.state
-    assert other.cache is ctx.cache and other.middleware is ctx.middleware
+    assert other.cache is ctx.cache
 
 
 def test_warm_cache_renders_the_common_charts_once(state: MarketState) -> None:

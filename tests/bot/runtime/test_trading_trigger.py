@@ -116,7 +116,7 @@ def test_pickles_with_simple_state_only() -> None:
 
 
 def test_a_year_of_fires_is_one_per_session() -> None:
-    """2026 has 251 NYSE sessions (LIBRARIES.md) with two early closes."""
+    """2026 has 251 NYSE sessions (exchange-calendars' XNYS) with two early closes."""
     got = fires(ny(2026, 1, 1), ny(2026, 12, 31, 23, 59))
     assert len(got) == 251
     assert len({f.date() for f in got}) == 251

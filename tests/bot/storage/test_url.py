@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.storage.store import Store
-from bot.storage.url import normalize_database_url
+from bot.storage.url import display_database_url, normalize_database_url
 
 
 @pytest.mark.parametrize(
@@ -31,3 +31,15 @@ def test_a_plain_postgresql_url_opens_with_psycopg(pg_url: str) -> None:
         assert store.queue_counts().pending == 0
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("postgresql+psycopg://bot:s3cret@db:5432/bot", "postgresql+psycopg://bot:***@db:5432/bot"),
+        ("sqlite:///./rotation-bot.db", "sqlite:///./rotation-bot.db"),
+        ("not a url:s3cret", "not a url:…"),
+    ],
+)
+def test_a_url_is_shown_without_its_password(given: str, shown: str) -> None:
+    assert display_database_url(given) == shown

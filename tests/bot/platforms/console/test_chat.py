@@ -6,14 +6,18 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
+from bot.commands import CommandContext, Dispatcher, Handler, Request, request_name
+from bot.config import Secrets, load_settings
 from bot.model.address import Address
 from bot.model.kinds import MessageKind
 from bot.model.messages import TextMessage
-from bot.model.reply import Chart
+from bot.model.reply import Chart, Reply
+from bot.platforms import Wiring, console
 from bot.platforms.console.chat import CONSOLE_CALLER, ChartFolder, ConsoleChat, answer_line
 from tests.bot.platforms import chat_helpers
 from tests.bot.platforms.chat_helpers import expected
@@ -92,3 +96,36 @@ def test_the_default_chart_folder_is_made_at_the_first_chart(monkeypatch, tmp_pa
     path = folder.save(Chart(b"\x89PNG", "alt", "x.png"))
     assert path.parent.parent == tmp_path and path.parent.name.startswith("rotation-bot-charts-")
     assert Path(path).exists()
+
+
+async def test_the_wired_dispatcher_runs_every_command(holder, monkeypatch):
+    """The app's middleware reaches the front-end through the wiring, not the context."""
+    seen: list[str] = []
+
+    def record(request: Request, ctx: CommandContext, next: Handler) -> Reply:
+        seen.append(request_name(request))
+        return next(request, ctx)
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    wiring = Wiring(
+        load_settings(),
+        Secrets(),
+        context_for=holder.context_for,
+        dispatcher=Dispatcher([record]),
+        stdin=Tty("help\nstatus\n"),
+    )
+    chat = console.build_chat(wiring, None)
+    assert chat is not None
+    await chat.start()
+    await until(lambda: out.getvalue().count("\n\n") >= 2)
+    await chat.stop()
+    assert seen == ["help", "status"]
+    assert answer_line(
+        "help", holder.context_for(CONSOLE_CALLER), ChartFolder(), Dispatcher([record])
+    )
+    assert seen[-1] == "help"

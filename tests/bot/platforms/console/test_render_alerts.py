@@ -1,4 +1,4 @@
-"""Console text: one tagged line per item (DESIGN §4), data kept on its line."""
+"""Console text: one tagged line per item, data kept on its line."""
 
 from __future__ import annotations
 

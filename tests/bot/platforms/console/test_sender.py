@@ -1,4 +1,4 @@
-"""ConsoleSender: alerts on stdout as lines starting [alert] / [resolved] (DESIGN §4)."""
+"""ConsoleSender: alerts on stdout as lines starting [alert] / [resolved]."""
 
 from __future__ import annotations
 
