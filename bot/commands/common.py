@@ -7,6 +7,7 @@ the snapshot defines them (value_t - value_(t-5) and value_(t-21); docs/signals.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -16,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from bot.commands.context import CommandContext
-from bot.model import Button, Chart, Reply
-from bot.render import ChartMeta, format_coverage, signal_unit
+from bot.model import Button, Chart, Reply, echo
+from bot.render import ChartMeta, format_coverage, format_plain, signal_unit
 from bot.render import texts as T
 
 if TYPE_CHECKING:
     from bot.alerts import MarketState
+    from signals.rules import RuleSpec
 
 #: Sessions back for the 1-week and 1-month changes.
 WEEK, MONTH = 5, 21
@@ -188,4 +190,38 @@ def market_reply(
         as_of=as_of_date(state),
         command=command,
         **kw,
+    )
+
+
+def trigger_text(rule: RuleSpec) -> str:
+    """What makes the rule fire, in a few characters ("≥ 65 (clears < 60)")."""
+    if rule.kind == "changes":
+        return T.TRIGGER_CHANGES
+    if rule.kind == "combined":
+        n = len(rule.conditions)
+        return (T.TRIGGER_ALL if rule.all else T.TRIGGER_ANY).format(n=n)
+    above = rule.op == "crosses_above"
+    text = (T.TRIGGER_ABOVE if above else T.TRIGGER_BELOW).format(
+        threshold=format_plain(rule.threshold)
+    )
+    if rule.clear is not None and rule.clear != rule.threshold:
+        text += T.TRIGGER_CLEAR.format(op="<" if above else ">", clear=format_plain(rule.clear))
+    return text
+
+
+def find_rule(ctx: CommandContext, name: str) -> RuleSpec:
+    """The configured rule called `name` (exact, then case-insensitive), or a CommandError
+    naming the closest ids."""
+    by_id = {r.id: r for r in ctx.rules}
+    if name in by_id:
+        return by_id[name]
+    folded = {r.id.lower(): r for r in ctx.rules}
+    if name.lower() in folded:
+        return folded[name.lower()]
+    close = difflib.get_close_matches(name.lower()[:64], list(folded), n=3, cutoff=0.3)
+    message = T.UNKNOWN_RULE.format(name=echo(name))
+    if close:
+        message += " " + T.CLOSEST.format(suggestions=", ".join(folded[c].id for c in close))
+    raise CommandError(
+        message, buttons=[Button(folded[c].id, f"history {folded[c].id}") for c in close]
     )

@@ -13,10 +13,17 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from bot.alerts import run_backtest
-from bot.commands.common import as_of_date, market_reply, need_state, number, unit_of
+from bot.commands.common import (
+    as_of_date,
+    find_rule,
+    market_reply,
+    need_state,
+    number,
+    trigger_text,
+    unit_of,
+)
 from bot.commands.context import CommandContext
 from bot.commands.parse import CommandRequest
-from bot.commands.status import find_rule, trigger_text
 from bot.model import BacktestEvent, Reply, RuleBacktest, Table, echo
 from bot.render import format_share, format_value
 from bot.render import texts as T

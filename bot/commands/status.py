@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import difflib
 from datetime import datetime
 from importlib import metadata
 from typing import TYPE_CHECKING
 
 from bot.commands.common import (
-    CommandError,
     as_of_date,
     history_position,
     market_reply,
     number,
+    trigger_text,
     unit_of,
 )
 from bot.commands.context import CommandContext
 from bot.commands.parse import CommandRequest
 from bot.model import Button, Reply, Table, echo
-from bot.render import format_coverage, format_plain, format_value
+from bot.render import format_coverage, format_value
 from bot.render import texts as T
 from bot.storage import StatusQueries, as_utc
 
@@ -33,22 +32,6 @@ STATUS_ITEMS = 5
 def _when(ts: datetime | None) -> str:
     ts = as_utc(ts)
     return "—" if ts is None else ts.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def trigger_text(rule: RuleSpec) -> str:
-    """What makes the rule fire, in a few characters ("≥ 65 (clears < 60)")."""
-    if rule.kind == "changes":
-        return T.TRIGGER_CHANGES
-    if rule.kind == "combined":
-        n = len(rule.conditions)
-        return (T.TRIGGER_ALL if rule.all else T.TRIGGER_ANY).format(n=n)
-    above = rule.op == "crosses_above"
-    text = (T.TRIGGER_ABOVE if above else T.TRIGGER_BELOW).format(
-        threshold=format_plain(rule.threshold)
-    )
-    if rule.clear is not None and rule.clear != rule.threshold:
-        text += T.TRIGGER_CLEAR.format(op="<" if above else ">", clear=format_plain(rule.clear))
-    return text
 
 
 def _value_at(state: MarketState, path: str, pos: int) -> object:
@@ -132,24 +115,6 @@ def signals(req: CommandRequest, ctx: CommandContext) -> Reply:
 
 
 # --- rules by name --------------------------------------------------------------------------------
-
-
-def find_rule(ctx: CommandContext, name: str) -> RuleSpec:
-    """The configured rule called `name` (exact, then case-insensitive), or a CommandError
-    naming the closest ids."""
-    by_id = {r.id: r for r in ctx.rules}
-    if name in by_id:
-        return by_id[name]
-    folded = {r.id.lower(): r for r in ctx.rules}
-    if name.lower() in folded:
-        return folded[name.lower()]
-    close = difflib.get_close_matches(name.lower()[:64], list(folded), n=3, cutoff=0.3)
-    message = T.UNKNOWN_RULE.format(name=echo(name))
-    if close:
-        message += " " + T.CLOSEST.format(suggestions=", ".join(folded[c].id for c in close))
-    raise CommandError(
-        message, buttons=[Button(folded[c].id, f"history {folded[c].id}") for c in close]
-    )
 
 
 # --- status ---------------------------------------------------------------------------------

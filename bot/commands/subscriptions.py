@@ -14,10 +14,9 @@ import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot.commands.common import CommandError
+from bot.commands.common import CommandError, find_rule
 from bot.commands.context import CommandContext
 from bot.commands.parse import CommandRequest
-from bot.commands.status import find_rule
 from bot.model import Level, MessageKind, Reply, Table, echo, levels_with
 from bot.render import texts as T
 from bot.storage import ChatKey, Destination, Destinations, RuleFilter

@@ -237,7 +237,7 @@ SETTINGS_BAD_KIND = "Unknown message kind “{kind}”. Kinds: {kinds}."
 SETTINGS_BAD_LEVEL = "Unknown level “{level}”. Levels: on, silent, off."
 ALL_RULES = "all"
 
-# --- chat adapters (bot/adapters/*_chat.py) ----------------------------------------------
+# --- chat front-ends (bot/platforms/*/chat.py) -------------------------------------------
 REFRESHED = "Updated"
 UP_TO_DATE = "Up to date"
 CHART_NOT_POSTED = "The chart could not be posted here ({error}); invite the bot to this channel."

@@ -1,6 +1,9 @@
-"""Every SQL statement of the bot: engine and sessions, tables, one repository per aggregate."""
+"""Every SQL statement of the bot: engine and sessions, tables, one repository per aggregate.
 
-from bot.storage import outbox, outbox_claims
+The ORM tables (bot.storage.tables) stay inside this package: callers get and give frozen
+values, so nothing else needs SQLAlchemy.
+"""
+
 from bot.storage.alerts import Alerts, LoggedAlert, alert_log
 from bot.storage.destinations import (
     ChatKey,
@@ -35,14 +38,6 @@ from bot.storage.status import (
     StatusQueries,
 )
 from bot.storage.store import MEMORY_URL, QueueCounts, Store, as_utc
-from bot.storage.tables import (
-    AlertRow,
-    DeliveryRow,
-    DestinationRow,
-    EngineState,
-    RuleStateRow,
-    Run,
-)
 from bot.storage.url import check_database_url, display_database_url, normalize_database_url
 
 __all__ = [
@@ -57,13 +52,9 @@ __all__ = [
     "RuleFilter",
     "RuleRecord",
     "StatusQueries",
-    "AlertRow",
     "Alerts",
     "DATABASE_ERRORS",
     "DatabaseUnavailable",
-    "DeliveryRow",
-    "DestinationRow",
-    "EngineState",
     "EvaluationUnit",
     "ClaimRenewed",
     "Delivered",
@@ -79,9 +70,7 @@ __all__ = [
     "OutboxDb",
     "Progress",
     "QueueCounts",
-    "RuleStateRow",
     "RuleStates",
-    "Run",
     "RunEnd",
     "Runs",
     "RunStart",
@@ -98,8 +87,6 @@ __all__ = [
     "firing_rules",
     "message_from_payload",
     "normalize_database_url",
-    "outbox",
-    "outbox_claims",
     "queue_message",
     "read_health",
     "record_failed_run",

@@ -3,8 +3,8 @@
 `compute_signals` is pure and computes the whole history at once, so a snapshot, a chart, an
 alert and a backtest read the same numbers. All signals are causal: the row for session t
 uses only data dated on or before t, so the history of `data` read at t equals the history
-of `data.up_to(t)`. The numeric kernels live in `indicators_breadth` (moving-average breadth),
-`indicators_caps` (caps, top ten, mega seven) and `indicators_prices` (ETF returns,
+of `data.up_to(t)`. The numeric kernels live in `breadth` (moving-average breadth),
+`caps` (caps, top ten, mega seven) and `prices` (ETF returns,
 volatility, valuation); this module wires them to the signal ids and their detail columns.
 """
 

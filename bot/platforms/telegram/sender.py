@@ -1,6 +1,6 @@
 """Sending to Telegram with python-telegram-bot.
 
-Sending only: receiving commands lives in a sibling module (`telegram_chat`) and can hand its
+Sending only: receiving commands lives in a sibling module (`chat`) and can hand its
 `Application.bot` to `TelegramSender(bot, ...)`, so both share one HTTP connection pool.
 Every python-telegram-bot exception becomes a `DeliveryError` in `delivery_error` below, the
 one place that decides what is worth a retry. The rate limiter waits before every part, so a
