@@ -72,39 +72,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from signals.rules.spec import (
-    CONDITION_OPS,
-    RULE_OPS,
-    SEVERITIES,
-    TEMPLATE_FIELDS,
-    Condition,
-    RuleConfigError,
-    RuleSpec,
-    render_message,
-)
+from signals.rules.spec import RuleSpec, render_message
 from signals.rules.state import BLANK, Event, RuleRun, RuleState, Status, Transition
 
-__all__ = [
-    "CONDITION_OPS",
-    "RULE_OPS",
-    "SEVERITIES",
-    "TEMPLATE_FIELDS",
-    "BLANK",
-    "Condition",
-    "Event",
-    "RuleConfigError",
-    "RuleRun",
-    "RuleSpec",
-    "RuleState",
-    "Status",
-    "Transition",
-    "evaluate",
-    "event_message",
-    "initial_state",
-    "render_message",
-    "rule_inputs",
-    "step",
-]
+__all__ = ["evaluate", "event_message", "initial_state", "rule_inputs", "step"]
 
 
 def step(
