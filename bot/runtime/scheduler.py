@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +38,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.util import obj_to_ref
 
 from bot.config import ScheduleSettings
 from bot.model import Clock, utcnow
@@ -44,6 +46,11 @@ from bot.runtime import jobs
 from bot.runtime.jobs import DELIVER, DIGEST, EVALUATE, HEARTBEAT, JOB_FUNCTIONS
 from bot.runtime.trading_trigger import NEW_YORK, SessionCloseTrigger
 from bot.storage import normalize_database_url
+
+#: Before the package layout the job functions lived in `bot.jobs`, and a database written then
+#: still names them so. That name resolves to the same module, so such a job loads, and
+#: `_reconcile` rewrites its reference: an upgrade keeps each job's pending run.
+sys.modules.setdefault("bot.jobs", jobs)
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +232,8 @@ class Scheduler:
                 nxt = pending if missed else spec.trigger.get_next_fire_time(None, now)
                 changes.update(trigger=spec.trigger, name=spec.description, next_run_time=nxt)
                 log.info("schedule changed: %s (was %s)", spec.description, job.name)
+            if job.func_ref != obj_to_ref(spec.func):
+                changes["func"] = spec.func
             if job.coalesce != s.coalesce:
                 changes["coalesce"] = s.coalesce
             if job.misfire_grace_time != s.misfire_grace_time:

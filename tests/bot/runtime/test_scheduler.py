@@ -346,3 +346,39 @@ def test_a_failing_job_is_recorded_and_the_virtual_clock_goes_on(runtime, caplog
 def test_the_virtual_clock_must_be_started(runtime) -> None:
     with pytest.raises(RuntimeError, match="start_virtual"):
         Scheduler().due_jobs(ny(2026, 3, 9))
+
+
+def _rename_stored_function(url: str, name: str, old_ref: str) -> None:
+    """Rewrite a stored job as an older version of the bot wrote it (function path only)."""
+    import pickle
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        blob = conn.execute(
+            text("SELECT job_state FROM apscheduler_jobs WHERE id = :id"), {"id": name}
+        ).scalar_one()
+        state = pickle.loads(blob)
+        state["func"] = old_ref
+        conn.execute(
+            text("UPDATE apscheduler_jobs SET job_state = :s WHERE id = :id"),
+            {"s": pickle.dumps(state), "id": name},
+        )
+    engine.dispose()
+
+
+def test_a_job_stored_under_the_old_module_path_keeps_its_pending_run(db_url, runtime) -> None:
+    later = timedelta(days=10)  # a re-added job would run at the next close, within 4 days
+    asyncio.run(_prepare_store(db_url, evaluate=later))
+    _rename_stored_function(db_url, EVALUATE, "bot.jobs:evaluate_job")
+
+    async def restart() -> tuple[datetime | None, str]:
+        sched = Scheduler(jobstore_url=db_url)
+        sched.start(catch_up=False)
+        nxt = sched.next_run_time(EVALUATE)
+        job = sched.aps.get_job(EVALUATE)
+        await sched.shutdown()
+        return nxt, job.func_ref
+
+    nxt, ref = asyncio.run(restart())
+    assert nxt is not None and nxt - datetime.now(UTC) > timedelta(days=9)
+    assert ref == "bot.runtime.jobs:evaluate_job"
