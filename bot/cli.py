@@ -2,7 +2,8 @@
 
 stdout carries results only (`--json` prints exactly one JSON object); logs and progress go
 to stderr. Errors print one line (never a traceback) and exit 1: `main` is the one place that
-turns any exception into that line, with every registered secret masked.
+turns any exception into that line, with every registered secret masked, and `Parser` does
+the same for a bad argument (argparse's own way is a usage block and exit 2).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pandas as pd
 
@@ -24,16 +25,50 @@ from signals.sources import SOURCE_NAMES
 
 log = logging.getLogger("rotation_bot")
 
+PROG = "rotation-bot"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the command line's error contract: a bad argument is one line on stderr,
+    `rotation-bot: error: ...` with where to read the usage, and exit code 1. Subcommands'
+    parsers are of this class too (`add_subparsers` uses the parent's class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(1, f"{PROG}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def package_version() -> str:
+    """The installed distribution's version; "unknown" when run from a tree never installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(PROG)
+    except PackageNotFoundError:
+        return "unknown"
+
 
 def _date(text: str) -> pd.Timestamp:
+    from signals.calendar import FIRST_SESSION
+
     try:
-        return pd.Timestamp(pd.to_datetime(text, format="%Y-%m-%d"))
+        day = pd.Timestamp(pd.to_datetime(text, format="%Y-%m-%d"))
     except (ValueError, TypeError) as exc:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+    if day < FIRST_SESSION:
+        raise argparse.ArgumentTypeError(
+            f"{text} is before {FIRST_SESSION:%Y-%m-%d}, the first session the calendar knows"
+        )
+    return day
 
 
-def _data_flags() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(add_help=False)
+def _check_period(args: argparse.Namespace) -> None:
+    """`--from` after `--to` is the user's slip, said in their own dates."""
+    if args.start is not None and args.to is not None and args.start > args.to:
+        raise ConfigError(f"--from {args.start:%Y-%m-%d} is after --to {args.to:%Y-%m-%d}")
+
+
+def _data_flags() -> Parser:
+    p = Parser(add_help=False)
     g = p.add_argument_group("data (override the config file)")
     g.add_argument("--config", metavar="FILE", help="config file (default: see README)")
     g.add_argument("--source", choices=SOURCE_NAMES, help="price source")
@@ -94,6 +129,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from bot.alerts import build_market_state, run_backtest
     from bot.render import format_backtest
 
+    _check_period(args)
     settings = settings_from_args(args)
     rules = _load_rules(settings, args.rules)
     state = build_market_state(settings.data.spec(), as_of=args.to)
@@ -132,6 +168,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from bot.runtime import run_demo
 
+    _check_period(args)
     settings = settings_from_args(args)
     if not args.verbose:  # the replay's per-session log lines would drown the alerts
         logging.getLogger().setLevel(logging.WARNING)
@@ -237,10 +274,11 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="rotation-bot",
+    parser = Parser(
+        prog=PROG,
         description="Watch the US market for rotation out of the mega-caps; alert chats.",
     )
+    parser.add_argument("--version", action="version", version=f"{PROG} {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = _data_flags()
 
@@ -285,7 +323,19 @@ def build_parser() -> argparse.ArgumentParser:
     hc = sub.add_parser("healthcheck", parents=[common], help="ask the running bot's /healthz")
     hc.add_argument("--url", metavar="URL", help="default: health.host and health.port")
     hc.set_defaults(func=cmd_healthcheck)
+    for cmd_parser in sub.choices.values():  # so that an unknown flag names its command's help
+        cmd_parser.set_defaults(parser=cmd_parser)
     return parser
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """`parser.parse_args`, except that an unknown argument is reported by the command's own
+    parser (its `--help` is the one to read)."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        owner: argparse.ArgumentParser = getattr(args, "parser", parser)
+        owner.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def _guard_secrets() -> None:
@@ -316,7 +366,10 @@ def _known_error(exc: Exception) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parse_args(parser, argv)
+    except SystemExit as exc:  # --help, --version (0) or a bad argument (1, one line printed)
+        return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     logging.basicConfig(
         level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
         stream=sys.stderr,

@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 
 NEW_YORK = "America/New_York"
-_FIRST = pd.Timestamp("1990-01-02")
+#: the first session the calendar knows: no date before it can be asked about
+FIRST_SESSION = pd.Timestamp("1990-01-02")
+_FIRST = FIRST_SESSION
 
 
 @functools.lru_cache(maxsize=4)

@@ -143,6 +143,9 @@ def test_demo_replay_prints_alerts_and_a_snapshot(capsys) -> None:
 def test_cli_demo_rejects_an_empty_period(capsys) -> None:
     code = main(["demo", "--from", "2026-10-30", "--to", "2026-10-01"])
     assert code == 1
+    assert "--from 2026-10-30 is after --to 2026-10-01" in capsys.readouterr().err
+    # a weekend holds no session
+    assert main(["demo", "--from", "2026-10-03", "--to", "2026-10-04"]) == 1
     assert "no sessions" in capsys.readouterr().err
 
 
