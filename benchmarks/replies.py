@@ -51,6 +51,13 @@ class Case:
 CASES = (
     Case("snapshot", False),
     Case("sector XLF", False),
+    Case("top10", False),
+    Case("top10 2025-09-30", False),
+    Case("valuation", False),
+    Case("return IWM 2025", False),
+    Case("return SPY IWM 3m", False),
+    Case("compare RSP SPY 2025-11", False),
+    Case("mega7 2025", False),
     Case("snapshot", True),
     Case("sector XLF", True),
 )

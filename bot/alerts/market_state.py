@@ -4,11 +4,17 @@ Computed once per refresh and then only read: commands, charts, alerts and backt
 the same `MarketState`, so nothing recomputes the panel per request. `MarketLoader` is the one
 way a state is built: from the command line (`build_market_state`, one look) and by the
 running bot (`MarketLoader.load` on every refresh, then `LoadedMarket.state` for the chat).
+`MarketState.at` reads a state at another session (a chat command's DATE): the snapshot of
+that session from the same signal history, built once per state and session.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date
 
 import pandas as pd
 
@@ -19,15 +25,53 @@ from signals.snapshot import MarketSnapshot, build_snapshot
 from signals.sources import DataSpec, load_market
 
 
+class _PastStates:
+    """A state read at other sessions, by session; the most recently used few are kept.
+    Shared by a state and every state read from it (they share data and history)."""
+
+    def __init__(self, size: int = 32) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[pd.Timestamp, MarketState] = OrderedDict()
+
+    def get(self, session: pd.Timestamp, build: Callable[[], MarketState]) -> MarketState:
+        with self._lock:
+            hit = self._items.get(session)
+            if hit is not None:
+                self._items.move_to_end(session)
+                return hit
+        state = build()  # outside the lock; a race builds the same snapshot twice, harmlessly
+        with self._lock:
+            state = self._items.setdefault(session, state)
+            self._items.move_to_end(session)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return state
+
+
 @dataclass(frozen=True)
 class MarketState:
     data: MarketData
     history: SignalHistory
     snapshot: MarketSnapshot
+    _past: _PastStates = field(default_factory=_PastStates, compare=False, repr=False)
 
     @property
     def as_of(self) -> pd.Timestamp:
         return pd.Timestamp(self.snapshot.as_of)
+
+    def at(self, day: date | pd.Timestamp) -> MarketState:
+        """The market read at the session on or before `day`: the same data and signal
+        history, the snapshot of that session (read from the history, never recomputed;
+        built once per state and session). A day past the data gives a snapshot whose
+        freshness says how stale it is. ValueError when `day` is before the history."""
+        session = calendar.session_on_or_before(pd.Timestamp(day))
+        if session == self.as_of:
+            return self
+        return self._past.get(
+            session,
+            lambda: replace(self, snapshot=build_snapshot(self.history, self.data, session)),
+        )
 
 
 def as_of_session(as_of: pd.Timestamp | None) -> pd.Timestamp | None:

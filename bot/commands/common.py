@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -60,6 +61,66 @@ def need_state(ctx: CommandContext) -> MarketState:
 
 def as_of_date(state: MarketState) -> date:
     return pd.Timestamp(state.snapshot.as_of).date()
+
+
+def session_used(state: MarketState) -> date | None:
+    """The session the numbers describe: the as-of session, or, when the data ends before
+    it, the last session with data (None: no data at all on or before it)."""
+    fresh = state.snapshot.freshness
+    if fresh.stale_sessions > 0:
+        return None if fresh.last_session is None else pd.Timestamp(fresh.last_session).date()
+    return as_of_date(state)
+
+
+def header_date(state: MarketState) -> str:
+    """What a market answer's first line says of its date: the session used, or, when the
+    data ends before the session asked for (or the one the bot runs at), where it ends and
+    how many sessions stale it is ("data to 2026-07-31, 31 sessions stale")."""
+    fresh = state.snapshot.freshness
+    if fresh.stale_sessions <= 0:
+        return as_of_date(state).isoformat()
+    used = session_used(state)
+    if used is None:
+        return T.NO_DATA_HEADER.format(date=as_of_date(state).isoformat())
+    n = fresh.stale_sessions
+    return T.STALE_HEADER.format(last=used.isoformat(), stale=n, s="" if n == 1 else "s")
+
+
+#: a DATE argument: YYYY-MM-DD
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def is_date_word(word: str) -> bool:
+    """A word meant as a DATE (it starts with a digit; no sector name or word does)."""
+    return word[:1].isdigit()
+
+
+def state_on(ctx: CommandContext, word: str | None, command: str) -> MarketState:
+    """The cached state, or, given a DATE `word`, the state read at the session on or before
+    it (`MarketState.at`: the snapshot comes from the stored signal history, cached per
+    state and session). A word that is not a date, a day before the data or in the future
+    is a one-line CommandError with a valid example ("snapshot 2025-09-30"); `command` is
+    the command line the example starts with."""
+    state = need_state(ctx)
+    if word is None:
+        return state
+    example = f"{command} {(session_used(state) or as_of_date(state)).isoformat()}"
+    day: date | None = None
+    if _DAY.fullmatch(word):
+        try:
+            day = date.fromisoformat(word)
+        except ValueError:
+            day = None
+    if day is None:
+        raise CommandError(T.BAD_DATE.format(text=echo(word), example=example))
+    if day > ctx.clock().date():
+        raise CommandError(T.DATE_IN_FUTURE.format(date=day.isoformat(), example=example))
+    first = pd.Timestamp(state.history.sessions[0]).date()
+    if day < first:
+        raise CommandError(
+            T.DATE_BEFORE_DATA.format(date=day.isoformat(), first=first, example=example)
+        )
+    return state.at(day)
 
 
 def number(value: Any) -> float | None:
@@ -152,7 +213,7 @@ def window(series: pd.Series, state: MarketState, sessions: int) -> pd.Series:
 
 def chart_meta(state: MarketState) -> ChartMeta:
     snap = state.snapshot
-    return ChartMeta(source=str(snap.source), as_of=as_of_date(state), simulated=snap.simulated)
+    return ChartMeta(source=str(snap.source), as_of=session_used(state), simulated=snap.simulated)
 
 
 def chart(
@@ -166,7 +227,7 @@ def chart(
     """The chart for `key` (cached for this state), or None when charts are switched off."""
     if not ctx.options.charts:
         return None
-    png = ctx.cache.get(key, state, render)
+    png = ctx.cache.get((key, state.snapshot.as_of), state, render)
     return Chart(png=png, alt=alt, filename=filename)
 
 
@@ -187,7 +248,7 @@ def market_reply(
         blocks=tuple(blocks),
         buttons=buttons,
         simulated=bool(state.snapshot.simulated),
-        as_of=as_of_date(state),
+        as_of=session_used(state),
         command=command,
         **kw,
     )

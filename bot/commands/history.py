@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from bot.alerts import run_backtest
 from bot.commands.common import (
-    as_of_date,
     find_rule,
+    header_date,
     market_reply,
     need_state,
     number,
@@ -118,7 +118,7 @@ def history(req: CommandRequest, ctx: CommandContext) -> Reply:
     return market_reply(
         state,
         f"history {rule.id}",
-        T.HISTORY_TITLE.format(rule=rule.id, date=as_of_date(state)),
+        T.HISTORY_TITLE.format(rule=rule.id, date=header_date(state)),
         blocks,
         table=table,
     )

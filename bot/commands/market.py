@@ -1,4 +1,10 @@
-"""Market commands: snapshot, breadth, sector, sectors, chart. Read-only, from the cached state."""
+"""Market commands: snapshot, breadth, sector, sectors, chart. Read-only, from the cached state.
+
+snapshot, breadth, sector and sectors take an optional DATE (YYYY-MM-DD: the session on or
+before it), read from the stored signal history (`state_on`). Every answer's first line names
+the session its numbers describe, and says so when the data ends before the session asked
+for (`header_date`).
+"""
 
 from __future__ import annotations
 
@@ -9,14 +15,16 @@ import pandas as pd
 
 from bot.commands.common import (
     CommandError,
-    as_of_date,
     chart,
     chart_meta,
     freshness_line,
+    header_date,
+    is_date_word,
     market_reply,
     need_state,
     number,
     reading,
+    state_on,
     unit_of,
     window,
 )
@@ -24,7 +32,7 @@ from bot.commands.context import CommandContext
 from bot.commands.parse import CommandRequest
 from bot.commands.sector_names import SECTORS, resolve_sector, suggest_sectors
 from bot.model import Button, Reply, Table, echo
-from bot.render import charts, format_change, format_value
+from bot.render import charts, format_change, format_value, partial_caps_notes
 from bot.render import texts as T
 from signals.market import SECTOR_ETFS
 
@@ -50,12 +58,18 @@ def _closes(state: MarketState, ticker: str, sessions: int) -> pd.Series:
     return window(closes[ticker], state, sessions)
 
 
+def _dated(command: str, word: str | None) -> str:
+    """The command line that asks the same again ("snapshot 2025-09-30")."""
+    return command if word is None else f"{command} {word}"
+
+
 # --- snapshot -------------------------------------------------------------------------------
 
 
 def snapshot(req: CommandRequest, ctx: CommandContext) -> Reply:
     """Breadth, equal vs cap weight, small caps, top-10 share and the regime, with changes."""
-    state = need_state(ctx)
+    word = req.args[0] if req.args else None
+    state = state_on(ctx, word, "snapshot")
     snap = state.snapshot
     rows = tuple(_row(state, path, label) for path, label in T.SNAPSHOT_ROWS.items())
     blocks: list[str] = []
@@ -69,13 +83,8 @@ def snapshot(req: CommandRequest, ctx: CommandContext) -> Reply:
             head = T.REGIME.format(label=label, held=f"{held:.0f}")
         reasons = [f"• {r}" for r in regime.details.get("reasons") or ()]
         blocks.append("\n".join([head, *reasons]))
-    top = snap.signals.get("top10_share")
-    companies = (top.details.get("companies") or [])[:3] if top is not None else []
-    if companies:
-        names = ", ".join(
-            f"{c['company']} {format_value(number(c.get('weight')), '%')}" for c in companies
-        )
-        blocks.append(T.TOP_COMPANIES.format(names=names))
+    # the largest companies are `top10`'s answer: the snapshot stays one chart caption
+    blocks += partial_caps_notes(snap.signals, snap.freshness.last_session or snap.as_of)
     blocks.append(freshness_line(state))
     n = ctx.options.chart_sessions
     picture = chart(
@@ -94,8 +103,8 @@ def snapshot(req: CommandRequest, ctx: CommandContext) -> Reply:
     )
     return market_reply(
         state,
-        "snapshot",
-        T.SNAPSHOT_TITLE.format(date=as_of_date(state)),
+        _dated("snapshot", word),
+        T.SNAPSHOT_TITLE.format(date=header_date(state)),
         blocks,
         table=Table(T.SNAPSHOT_HEADER, rows),
         chart=picture,
@@ -107,7 +116,8 @@ def snapshot(req: CommandRequest, ctx: CommandContext) -> Reply:
 
 def breadth(req: CommandRequest, ctx: CommandContext) -> Reply:
     """200- and 50-day breadth with changes and counts, and its chart."""
-    state = need_state(ctx)
+    word = req.args[0] if req.args else None
+    state = state_on(ctx, word, "breadth")
     rows = []
     for sid, label in T.BREADTH_ROWS.items():
         label_, now, week, month = _row(state, sid, label)
@@ -131,8 +141,8 @@ def breadth(req: CommandRequest, ctx: CommandContext) -> Reply:
     )
     return market_reply(
         state,
-        "breadth",
-        T.BREADTH_TITLE.format(date=as_of_date(state)),
+        _dated("breadth", word),
+        T.BREADTH_TITLE.format(date=header_date(state)),
         [T.BREADTH_NOTE, freshness_line(state)],
         table=Table(T.BREADTH_HEADER, tuple(rows)),
         chart=picture,
@@ -168,7 +178,8 @@ def _ranked(state: MarketState) -> list[tuple[str, float | None]]:
 
 def sectors(req: CommandRequest, ctx: CommandContext) -> Reply:
     """All 13 sector instruments ranked in one table by 3 m return vs XLK."""
-    state = need_state(ctx)
+    word = req.args[0] if req.args else None
+    state = state_on(ctx, word, "sectors")
     ranked = _ranked(state)
     rows = []
     for i, (etf, value) in enumerate(ranked, start=1):
@@ -194,25 +205,29 @@ def sectors(req: CommandRequest, ctx: CommandContext) -> Reply:
     )
     return market_reply(
         state,
-        "sectors",
-        T.SECTORS_TITLE.format(date=as_of_date(state)),
+        _dated("sectors", word),
+        T.SECTORS_TITLE.format(date=header_date(state)),
         [T.SECTORS_NOTE, freshness_line(state)],
         table=Table(T.SECTORS_HEADER, tuple(rows), ("r", "l", "l", "r", "r", "r")),
         chart=picture,
-        buttons=[Button(SECTORS[e].display, f"sector {e}") for e, _ in ranked],
+        buttons=[Button(SECTORS[e].display, _dated(f"sector {e}", word)) for e, _ in ranked],
     )
 
 
-def _picker() -> Reply:
-    buttons = tuple(Button(s.display, f"sector {s.etf}") for s in SECTORS.values())
+def _picker(word: str | None = None) -> Reply:
+    buttons = tuple(Button(s.display, _dated(f"sector {s.etf}", word)) for s in SECTORS.values())
     return Reply(title=T.PICK_SECTOR_TITLE, blocks=(T.PICK_SECTOR,), buttons=buttons)
 
 
 def sector(req: CommandRequest, ctx: CommandContext) -> Reply:
     """One sector: returns and volatility vs XLK and SPY, member breadth, rank, chart."""
-    if not req.args:
-        return _picker()
-    text = " ".join(req.args)
+    args = list(req.args)
+    word = args.pop() if args and is_date_word(args[-1]) else None
+    if not args:
+        if word is not None:
+            state_on(ctx, word, "sector XLF")  # a bad DATE is refused before the list
+        return _picker(word)
+    text = " ".join(args)
     etf = resolve_sector(text)
     if etf is None:
         close = suggest_sectors(text)
@@ -220,9 +235,9 @@ def sector(req: CommandRequest, ctx: CommandContext) -> Reply:
             T.UNKNOWN_SECTOR.format(
                 name=echo(text), suggestions=", ".join(SECTORS[e].display for e in close)
             ),
-            buttons=[Button(SECTORS[e].display, f"sector {e}") for e in close],
+            buttons=[Button(SECTORS[e].display, _dated(f"sector {e}", word)) for e in close],
         )
-    state = need_state(ctx)
+    state = state_on(ctx, word, f"sector {etf}")
     info = SECTORS[etf]
     r = state.snapshot.signals.get(f"sector_{etf}")
     details = {} if r is None else r.details
@@ -275,8 +290,8 @@ def sector(req: CommandRequest, ctx: CommandContext) -> Reply:
     )
     return market_reply(
         state,
-        f"sector {etf}",
-        T.SECTOR_TITLE.format(etf=etf, name=info.name, date=as_of_date(state)),
+        _dated(f"sector {etf}", word),
+        T.SECTOR_TITLE.format(etf=etf, name=info.name, date=header_date(state)),
         blocks,
         table=Table(header, tuple(rows)),
         chart=chart(ctx, state, ("sector", etf, n), alt, render, f"sector_{etf}.png"),
@@ -355,7 +370,7 @@ def chart_command(req: CommandRequest, ctx: CommandContext) -> Reply:
     return market_reply(
         state,
         command,
-        T.CHART_TITLE.format(label=label, date=as_of_date(state)),
+        T.CHART_TITLE.format(label=label, date=header_date(state)),
         [text, freshness_line(state)],
         chart=picture,
     )

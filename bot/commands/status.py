@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 
 from bot.commands.common import (
     as_of_date,
+    header_date,
     history_position,
     market_reply,
     number,
+    session_used,
     trigger_text,
     unit_of,
 )
@@ -110,7 +112,7 @@ def signals(req: CommandRequest, ctx: CommandContext) -> Reply:
             title=T.SIGNALS_TITLE.format(date="—"), blocks=(summary, T.NO_STATE), table=table
         )
     return market_reply(
-        state, "signals", T.SIGNALS_TITLE.format(date=as_of_date(state)), [summary], table=table
+        state, "signals", T.SIGNALS_TITLE.format(date=header_date(state)), [summary], table=table
     )
 
 
@@ -158,12 +160,15 @@ def status(req: CommandRequest, ctx: CommandContext) -> Reply:
         table = Table(T.STATUS_QUEUE_HEADER, tuple((f, str(getattr(q, f))) for f in fields))
         if ctx.caller.is_admin:
             blocks.extend(_admin_lines(ctx))
+    title = T.STATUS_TITLE
+    if state is not None and state.snapshot.freshness.stale_sessions > 0:
+        title += T.SEP + header_date(state)  # stale data named in the first line
     return Reply(
-        title=T.STATUS_TITLE,
+        title=title,
         blocks=tuple(blocks),
         table=table,
         simulated=bool(state is not None and state.snapshot.simulated),
-        as_of=None if state is None else as_of_date(state),
+        as_of=None if state is None else session_used(state),
         command="status",
         buttons=(Button(T.REFRESH, "status", kind="refresh"),),
     )

@@ -28,11 +28,13 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from bot.commands.common import CommandError
+from bot.commands.concentration import top10, valuation
 from bot.commands.context import CommandContext
 from bot.commands.history import history
 from bot.commands.market import breadth, chart_command, sector, sectors, snapshot
 from bot.commands.middleware import ErrorBoundary, Middleware, Request, compose
 from bot.commands.parse import CommandRequest, ParseError, parse_command
+from bot.commands.returns import compare_command, mega7_command, return_command
 from bot.commands.sector_names import SECTORS
 from bot.commands.status import signals, status
 from bot.commands.subscriptions import mute, settings, settings_writes, subscribe, unsubscribe
@@ -102,19 +104,49 @@ COMMANDS: tuple[Command, ...] = (
             help_command, max_args=1),
     Command("snapshot", ("snap", "market", "now"),
             "Breadth, equal vs cap weight, small caps, top-10 share, regime",
-            "snapshot", snapshot, needs_chart=True,
-            details="Each number with its change over 1 week and 1 month."),
-    Command("sector", ("sec",), "One sector vs tech and the S&P 500", "sector [NAME]", sector,
-            needs_chart=True, max_args=4,
+            "snapshot [DATE]", snapshot, needs_chart=True, max_args=1,
+            details="Each number with its change over 1 week and 1 month. " + T.DATE_HELP),
+    Command("sector", ("sec",), "One sector vs tech and the S&P 500", "sector [NAME] [DATE]",
+            sector, needs_chart=True, max_args=5,
             details="NAME: an ETF (XLF), a GICS sector (health care) or a word such as banks, "
-                    "tech, energy, small caps, value. Without NAME: pick from a list."),
-    Command("sectors", ("ranking", "rank"), "All 13 sectors ranked vs tech", "sectors",
-            sectors, needs_chart=True),
-    Command("breadth", (), "Members above their 200- and 50-day averages", "breadth", breadth,
-            needs_chart=True),
+                    "tech, energy, small caps, value. Without NAME: pick from a list. "
+                    + T.DATE_HELP),
+    Command("sectors", ("ranking", "rank"), "All 13 sectors ranked vs tech", "sectors [DATE]",
+            sectors, needs_chart=True, max_args=1, details=T.DATE_HELP),
+    Command("breadth", (), "Members above their 200- and 50-day averages", "breadth [DATE]",
+            breadth, needs_chart=True, max_args=1, details=T.DATE_HELP),
     Command("chart", ("ratio",), "Ratio chart, e.g. chart RSP vs SPY", "chart SYMBOL [vs SYMBOL]",
             chart_command, needs_chart=True, min_args=1, max_args=3,
             details="One symbol is charted against SPY. Sector names work too (chart banks)."),
+    Command("top10", ("concentration", "top"),
+            "The ten largest companies, their share of cap, and the caps behind it",
+            "top10 [DATE]", top10, max_args=None,
+            details="DATE: YYYY-MM-DD, the session on or before it (e.g. top10 2025-09-30). "
+                    "Shows how many companies have a cap and the oldest cap snapshot used, "
+                    "and warns when caps are partial (under 90 %) or over a year old."),
+    Command("valuation", ("pe", "valuations"),
+            "Trailing and forward P/E of the S&P 500 and Russell 2000", "valuation [DATE]",
+            valuation, max_args=None,
+            details="P/E of SPY and IWM with source and date, or why there is none "
+                    "(e.g. valuation 2025-09-30)."),
+    Command("return", ("ret", "returns", "perf"),
+            "Returns over a period, e.g. return IWM 2025",
+            "return TICKER... [PERIOD]", return_command, min_args=1, max_args=13,
+            details="TICKER: any ticker with prices (ETFs and members), up to 12. "
+                    + T.PERIOD_HELP),
+    Command("compare", ("cmp", "versus"),
+            "Two returns apart, e.g. compare RSP SPY 2025-11",
+            "compare A B [PERIOD]", compare_command, min_args=2, max_args=4,
+            details="The spread is in percentage points: 100 × (return A − return B). "
+                    + T.PERIOD_HELP),
+    Command("mega7", ("mega", "mag7", "magnificent7"),
+            "Mega-7 weights, returns, share of the index",
+            "mega7 [PERIOD]", mega7_command, max_args=1,
+            details="Apple, Microsoft, Nvidia, Amazon, Alphabet (one company), Meta, Tesla: "
+                    "weight (company caps on the session before the period), return, "
+                    "contribution in pp; the cap-weighted return of the members; the seven's "
+                    "share of it (none when it moved under 0.5 pp); the caps behind it. "
+                    + T.PERIOD_HELP),
     Command("signals", ("rules", "alerts"), "Alert rules: state, value, trigger", "signals",
             signals),
     Command("history", (), "Past firings of a rule with forward returns", "history RULE",
@@ -254,6 +286,7 @@ WARM_COMMANDS: tuple[str, ...] = (
     *(f"sector {etf}" for etf in SECTORS),
     "chart RSP vs SPY",
     "chart IWM vs SPY",
+    "mega7",
 )
 
 

@@ -3,6 +3,7 @@
 from bot.render import charts, texts
 from bot.render.backtest_table import format_backtest
 from bot.render.charts import ChartMeta, snapshot_chart
+from bot.render.coverage import cap_lines, cap_warning, caps_line, partial_caps_notes
 from bot.render.layout import alert_view
 from bot.render.numbers import (
     DASH,
@@ -11,10 +12,14 @@ from bot.render.numbers import (
     format_decimal,
     format_delta,
     format_number,
+    format_percent,
     format_plain,
+    format_ratio,
     format_return,
+    format_return_pct,
     format_share,
     format_signed,
+    format_spread_pp,
     format_value,
 )
 from bot.render.reply_text import block_lines, error_line, heading, render_reply, table_lines
@@ -44,6 +49,9 @@ __all__ = [
     "SIMULATED",
     "SIMULATED_NOTE",
     "alert_view",
+    "cap_lines",
+    "cap_warning",
+    "caps_line",
     "block_lines",
     "charts",
     "error_line",
@@ -53,13 +61,18 @@ __all__ = [
     "format_decimal",
     "format_delta",
     "format_number",
+    "format_percent",
     "format_plain",
+    "format_ratio",
     "format_return",
+    "format_return_pct",
     "format_share",
     "format_signed",
+    "format_spread_pp",
     "format_snapshot",
     "format_value",
     "heading",
+    "partial_caps_notes",
     "render_reply",
     "signal_unit",
     "snapshot_chart",

@@ -33,6 +33,17 @@ def format_value(value: float | None, unit: str, signed: bool = False) -> str:
     return f"{sign}{value:.0f}" if float(value).is_integer() else f"{sign}{value:.1f}"
 
 
+def format_percent(value: float | None) -> str:
+    """A level in percent with two decimals and a space ("40.81 %"): shares and weights
+    in the concentration answers."""
+    return DASH if value is None else f"{value:.2f} %"
+
+
+def format_ratio(value: float | None) -> str:
+    """A P/E ratio with two decimals ("21.37")."""
+    return DASH if value is None else f"{value:.2f}"
+
+
 def format_change(value: float | None, unit: str) -> str:
     """A change in a chat reply: signed, in points for % and pp values ("+1.2 pp"), plain
     for counts; a change that rounds to zero has no sign ("0.0 pp", "0")."""
@@ -62,6 +73,24 @@ def format_signed(value: float) -> str:
 def format_return(value: float | None) -> str:
     """A forward return in percent, always signed ("+1.2%", "-0.4%", "+0.0%")."""
     return DASH if value is None else f"{value:+.1f}%"
+
+
+def format_return_pct(value: float | None) -> str:
+    """A return over a period in percent, signed with two decimals and a space ("+12.66 %");
+    one that rounds to zero has no sign ("0.00 %")."""
+    if value is None or not math.isfinite(value):
+        return DASH
+    text = f"{value:+.2f}"
+    return ("0.00" if text in ("+0.00", "-0.00") else text) + " %"
+
+
+def format_spread_pp(value: float | None) -> str:
+    """A spread or contribution in percentage points, signed with two decimals ("-1.56 pp");
+    one that rounds to zero has no sign ("0.00 pp")."""
+    if value is None or not math.isfinite(value):
+        return DASH
+    text = f"{value:+.2f}"
+    return ("0.00" if text in ("+0.00", "-0.00") else text) + " pp"
 
 
 def format_share(value: float | None) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from bot.render.coverage import partial_caps_notes
 from bot.render.numbers import format_coverage, format_delta, format_value
-from bot.render.texts import SIMULATED, signal_label, signal_unit
+from bot.render.texts import SIMULATED, STALE_HEADER, signal_label, signal_unit
 from signals.snapshot import MarketSnapshot
 
 
@@ -11,6 +12,14 @@ def format_snapshot(snap: MarketSnapshot) -> str:
     """Every signal as one aligned table, with freshness and the simulated label on top."""
     fresh = snap.freshness
     head = f"rotation-bot — as of {snap.as_of:%Y-%m-%d} (source: {snap.source})"
+    if fresh.stale_sessions > 0:  # the data ends before the as-of: the first line says so
+        n, end = fresh.stale_sessions, fresh.last_session
+        ends = (
+            "no data"
+            if end is None
+            else STALE_HEADER.format(last=f"{end:%Y-%m-%d}", stale=n, s="" if n == 1 else "s")
+        )
+        head = f"rotation-bot — {ends} at {snap.as_of:%Y-%m-%d} (source: {snap.source})"
     if snap.simulated:
         head += f" [{SIMULATED}]"
     last = "none" if fresh.last_session is None else f"{fresh.last_session:%Y-%m-%d}"
@@ -36,6 +45,9 @@ def format_snapshot(snap: MarketSnapshot) -> str:
         lines.append(
             f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}"
         )
+    notes = partial_caps_notes(snap.signals, fresh.last_session or snap.as_of)
+    if notes:
+        lines += ["", *notes]
     regime = snap.signals.get("rotation_regime")
     if regime is not None:
         label = regime.details.get("label", "unknown")

@@ -95,6 +95,14 @@ FRESHNESS = (
     "Data: last session {last}, {stale} stale session(s), coverage {coverage} · source {source}"
 )
 REFRESH = "Refresh"
+#: a market answer's header when the data ends before the session asked for (or run at)
+STALE_HEADER = "data to {last}, {stale} session{s} stale"
+NO_DATA_HEADER = "no data on or before {date}"
+#: DATE arguments (YYYY-MM-DD: the session on or before it)
+DATE_HELP = "DATE: YYYY-MM-DD, the session on or before it (default: the latest)."
+BAD_DATE = "“{text}” is not a date: use YYYY-MM-DD, e.g. {example}"
+DATE_BEFORE_DATA = "No data on or before {date}: the data starts {first}. E.g. {example}"
+DATE_IN_FUTURE = "{date} is in the future. E.g. {example}"
 
 # --- help ---------------------------------------------------------------------------------
 HELP_TITLE = "Commands"
@@ -109,7 +117,6 @@ SNAPSHOT_TITLE = "Market snapshot · {date}"
 SNAPSHOT_HEADER = ("", "Now", "1 w", "1 m")
 REGIME = "Regime: {label} ({held} of 4 broadening conditions)"
 REGIME_UNKNOWN = "Regime: unknown (inputs missing)"
-TOP_COMPANIES = "Largest companies: {names}"
 SNAPSHOT_CHART_ALT = "Breadth (200- and 50-day) and RSP/SPY over the last year"
 #: short row labels of the snapshot table (phone width); detail paths allowed
 SNAPSHOT_ROWS: dict[str, str] = {
@@ -119,6 +126,8 @@ SNAPSHOT_ROWS: dict[str, str] = {
     "smallcap_rs": "Small caps vs SPY, 3m",
     "smallcap_rs.iwm_qqq": "Small caps vs QQQ, 3m",
     "top10_share": "Top-10 share of cap",
+    "mega7_contribution": "Mega-7 share of YTD",
+    "valuation": "P/E gap SPY−IWM",
     "rotation_regime": "Broadening (of 4)",
 }
 
@@ -160,6 +169,74 @@ UNKNOWN_TICKER = "Unknown ticker “{name}”."
 CLOSEST = "Closest: {suggestions}."
 NO_PRICES = "No prices for {ticker} in the last year."
 SAME_TICKER = "Pick two different tickers, e.g. chart RSP vs SPY."
+
+# --- returns over a period: return, compare, mega7 (bot/commands/returns.py) --------------
+PERIOD_HELP = (
+    "PERIOD: ytd (default), qtd, mtd; a year 2025; a quarter 2025q4; a month 2025-11; "
+    "a range 2025-03-01..2025-06-30; or the last 1w 1m 3m 6m 1y 3y 5y 10y, or max. "
+    "A period's return runs from the close on the last session before it to the close on "
+    "its last session, as of the latest session."
+)
+BAD_PERIOD = "{error}. E.g. {example}"
+PERIOD_CUT = "{period} runs past the data: cut at {end}."
+RETURN_TITLE = "Return · {period} · {span}"
+RETURN_HEADER = ("Ticker", "Return", "From close", "To close")
+RETURN_MISSING = "{message}."
+NEED_TICKER = "Name a ticker, e.g. {example}"
+TOO_MANY_TICKERS = "At most {n} tickers at once, e.g. {example}"
+COMPARE_TITLE = "{a} vs {b} · {period} · {span}"
+COMPARE_SPREAD = "{a} vs {b}: {spread} ({a} {ra}, {b} {rb})"
+COMPARE_NEEDS_TWO = "Name two tickers, e.g. {example}"
+MEGA7_TITLE = "Mega-7 · {period} · {span}"
+MEGA7_HEADER = ("Company", "Ticker", "Weight", "Return", "Contribution")
+MEGA7_INDEX = "Index (members, cap-weighted): {index}. The seven: {pp}, {share} of it."
+MEGA7_NO_SHARE = (
+    "Index (members, cap-weighted): {index}. The seven: {pp}; no share: the index moved "
+    "less than {min_pp} pp."
+)
+MEGA7_WEIGHTS = "Weights: company caps on {base}; returns of the class with the larger cap."
+MEGA7_NO_CAPS = "No market caps on {base} to weigh the Mega-7 by. E.g. {example}"
+SPAN = "{base} → {end}"
+
+# --- concentration and valuation (bot/commands/concentration.py) ---------------------------
+TOP10_TITLE = "Top-10 share · {date}"
+ONE_DATE = "{command} takes at most one DATE (YYYY-MM-DD), e.g. {example}"
+TOP10_SHARE = "The ten largest companies hold {share} of the members' cap."
+TOP10_HEADER = ("#", "Company", "Weight")
+TOP10_NONE = "No top ten on {date}: no member company has a market cap (no --shares snapshots)."
+#: the cap coverage line of every concentration and Mega-7 answer
+CAPS_LINE = "caps: {used} of {companies} companies ({coverage}), oldest cap snapshot {oldest}"
+CAPS_NONE = "caps: none of {companies} companies have a market cap"
+CAPS_WARNING = "Warning: partial caps, the figure may be off: {reasons}."
+CAPS_WARN_COVERAGE = "only {coverage} of companies have a cap"
+CAPS_WARN_AGE = "the oldest cap snapshot ({oldest}) is {days} days old"
+CAPS_WARN_JOIN = "; "
+#: a snapshot row's note when the caps behind it are partial
+CAPS_PARTIAL_NOTE = "{label}: {line}. {warning}"
+#: cap coverage below this, or an oldest snapshot older than this many days, is warned of
+CAPS_MIN_COVERAGE = 0.9
+CAPS_MAX_AGE_DAYS = 365
+
+VALUATION_TITLE = "Valuation · {date}"
+VALUATION_HEADER = ("", "Trailing P/E", "Forward P/E", "As of")
+#: (label, ticker prefix of the valuation detail columns)
+VALUATION_ROWS: tuple[tuple[str, str], ...] = (
+    ("S&P 500 (SPY)", "spy"),
+    ("Russell 2000 (IWM)", "iwm"),
+)
+VALUATION_SOURCE = "Source: {source}, the ETFs' P/E ratios; {gap}"
+VALUATION_GAP = "trailing P/E gap S&P 500 − Russell 2000: {gap}."
+VALUATION_NO_GAP = "no trailing P/E gap (a ratio is missing)."
+VALUATION_NONE = (
+    "No P/E on or before {date}: the {source} data carries no valuation snapshots "
+    "(only the yahoo source fetches them); none is invented."
+)
+#: source name -> how a valuation answer names it
+VALUATION_SOURCES: dict[str, str] = {
+    "yahoo": "Yahoo Finance (trailingPE, forwardPE)",
+    "demo": "simulated demo data",
+    "files": "price files",
+}
 
 # --- rules, status ------------------------------------------------------------------------
 SIGNALS_TITLE = "Alert rules · {date}"

@@ -11,12 +11,13 @@ counted in ``missing_caps``, never filled from an older close).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from signals.indicators.breadth import count_true, take_columns
+from signals.universe import Universe, interval_mask
 
 #: Sessions per block when multiplying closes by their carried ratios (bounds temporaries).
 _ROWS = 256
@@ -34,6 +35,8 @@ class CapPanel:
     with_cap: per session, member tickers with a cap.
     base_caps: row -> ticker caps (per col) on that session, for the last session of each
         year that another year follows (the mega-seven bases).
+    oldest_snapshot: per session, the date (datetime64[ns]) of the oldest snapshot behind
+        a member's cap that session (NaT where no member has a cap).
     """
 
     cols: np.ndarray
@@ -42,6 +45,7 @@ class CapPanel:
     company_caps: np.ndarray
     with_cap: np.ndarray
     base_caps: dict[int, np.ndarray]
+    oldest_snapshot: np.ndarray = field(default_factory=lambda: np.empty(0, dtype="datetime64[ns]"))
 
 
 def year_bases(sessions: pd.DatetimeIndex) -> np.ndarray:
@@ -101,13 +105,26 @@ def snapshot_ratios(
     columns: pd.Index,
     eligible: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """k_s = cap_s / close_s per snapshot date and ticker.
+    """k_s = cap_s / close_s per snapshot date and ticker (see `_snapshot_ratios`)."""
+    dates, cols, k, _ = _snapshot_ratios(sessions, closes, caps, columns, eligible)
+    return dates, cols, k
+
+
+def _snapshot_ratios(
+    sessions: pd.DatetimeIndex,
+    closes: np.ndarray,
+    caps: pd.DataFrame,
+    columns: pd.Index,
+    eligible: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """k_s = cap_s / close_s per snapshot date and ticker, and the snapshot behind each.
 
     Returns (dates, cols, ratios): snapshot dates (sorted, datetime64[ns]), the panel columns
     that have at least one usable snapshot, and ratios dates x cols carried forward along the
     snapshots (so row q holds the latest k on or before dates[q] that has a value).
     columns: the panel's tickers; eligible: per panel column, whether it is ever a member
     (other tickers' snapshot rows are ignored).
+    The fourth array (dates x cols) is the row of `dates` whose ratio row q carries (-1: none).
     """
     codes, uniques = pd.factorize(caps["ticker"])
     ucol = columns.get_indexer(uniques)
@@ -141,7 +158,7 @@ def snapshot_ratios(
     idx = np.where(np.isnan(k), -1, np.arange(len(dates))[:, None])
     np.maximum.accumulate(idx, axis=0, out=idx)
     k = np.where(idx >= 0, k[np.maximum(idx, 0), np.arange(len(cols))], np.nan)
-    return dates, cols, k
+    return dates, cols, k, idx
 
 
 def cap_panel(
@@ -163,12 +180,16 @@ def cap_panel(
     t_count = len(sessions)
     none = np.empty(0, np.int64)
     if caps is None or caps.empty or not eligible.any():
-        return CapPanel(none, none, [], np.empty((t_count, 0)), np.zeros(t_count, np.int64), {})
-    dates, cols, k = snapshot_ratios(sessions, closes, caps, columns, eligible)
+        nat = np.full(t_count, np.datetime64("NaT"), dtype="datetime64[ns]")
+        return CapPanel(
+            none, none, [], np.empty((t_count, 0)), np.zeros(t_count, np.int64), {}, nat
+        )
+    dates, cols, k, used = _snapshot_ratios(sessions, closes, caps, columns, eligible)
     codes, uniques = pd.factorize(company_of_col[cols])  # an object array: no Arrow detour
     rank = _class_rank(codes)
     order = np.lexsort((np.arange(len(cols)), rank))  # first classes first, then the others
     cols, codes, rank, k = cols[order], codes[order], rank[order], k[:, order]
+    used = used[:, order]
 
     q = np.searchsorted(dates, sessions.to_numpy(dtype="datetime64[ns]"), side="right")
     k_ext = np.vstack([np.full((1, len(cols)), np.nan), k])  # row 0: no snapshot yet
@@ -178,6 +199,7 @@ def cap_panel(
     if member is not None:
         np.copyto(ticker_caps, np.nan, where=~take_columns(member, cols))
     with_cap = count_true(~np.isnan(ticker_caps))
+    oldest = _oldest_snapshot(ticker_caps, q, used, dates)
     base_caps = {int(r): ticker_caps[r].copy() for r in year_bases(sessions)}
     n_companies = len(uniques)
     for r in range(1, int(rank.max(initial=0)) + 1):  # 1-2 extra share classes at most
@@ -193,7 +215,71 @@ def cap_panel(
         company_caps=ticker_caps[:, :n_companies],
         with_cap=with_cap,
         base_caps=base_caps,
+        oldest_snapshot=oldest,
     )
+
+
+def _oldest_snapshot(
+    ticker_caps: np.ndarray, q: np.ndarray, used: np.ndarray, dates: np.ndarray
+) -> np.ndarray:
+    """Per session, the oldest snapshot date behind a ticker cap that session (NaT: none).
+
+    q: per session, 1 + the row of `dates` last on or before it (0: no snapshot yet);
+    used: dates x cols, the snapshot row each carried ratio comes from (-1: none).
+    """
+    t_count, n_cols = ticker_caps.shape
+    none = len(dates)  # larger than any row: "no cap in this column"
+    used_ext = np.vstack([np.full((1, n_cols), -1, dtype=used.dtype), used])
+    first = np.full(t_count, none, dtype=np.int64)
+    if n_cols:
+        for lo in range(0, t_count, _ROWS):  # blocks of sessions bound the gathered rows
+            block = np.where(
+                np.isnan(ticker_caps[lo : lo + _ROWS]), none, used_ext[q[lo : lo + _ROWS]]
+            )
+            first[lo : lo + _ROWS] = block.min(axis=1)
+    found = (first >= 0) & (first < none)
+    out = np.full(t_count, np.datetime64("NaT"), dtype="datetime64[ns]")
+    out[found] = dates[first[found]]
+    return out
+
+
+def member_companies(
+    universe: Universe, sessions: pd.DatetimeIndex, member_count: np.ndarray
+) -> np.ndarray:
+    """Member companies per session: the members (`member_count`, tickers with or without
+    prices) less the extra share classes of a company with more than one member that day.
+
+    Without a membership file every universe ticker is a member every day: the universe's
+    companies. With one, the few companies with several tickers are counted by their own
+    interval mask (a ticker unknown to the universe file is its own company).
+    """
+    count = np.asarray(member_count, dtype=np.int64)
+    if universe.membership is None:
+        return np.full(len(sessions), universe.table["company"].nunique(), dtype=np.int64)
+    tickers = pd.Index(universe.membership["ticker"].unique(), dtype=object)
+    company = universe.company_of(list(tickers)).to_numpy(dtype=object)
+    codes, _ = pd.factorize(company)
+    shared = np.bincount(codes)[codes] > 1
+    if not shared.any():
+        return count
+    mask = interval_mask(universe.membership, sessions, tickers[shared], "C")
+    extra = np.zeros(len(sessions), dtype=np.int64)
+    group_codes = codes[shared]
+    for code in np.unique(group_codes):
+        in_group = count_true(mask[:, group_codes == code])
+        extra += np.maximum(in_group - 1, 0)
+    return count - extra
+
+
+def base_rows(sessions: pd.DatetimeIndex) -> np.ndarray:
+    """Per session, the row of the last session of the previous year when the panel has it
+    (the mega-seven base, as `mega_contribution` uses it), else -1."""
+    base = np.full(len(sessions), -1, dtype=np.int64)
+    years = sessions.year.to_numpy()
+    for b in year_bases(sessions):
+        stop = int(np.searchsorted(years, years[b + 1], side="right"))
+        base[b + 1 : stop] = b
+    return base
 
 
 def _class_rank(codes: np.ndarray) -> np.ndarray:
@@ -244,6 +330,35 @@ def top_share(company_caps: np.ndarray, top: int = 10) -> tuple[np.ndarray, np.n
     return share, used
 
 
+@dataclass(frozen=True)
+class CompanyWeights:
+    """Company cap weights on one base session.
+
+    classes: per company with a cap on the base, the position (in the caps given) of its
+        largest class: the class whose return counts.
+    companies: their company codes.
+    weights: cap / sum of caps (sums to 1).
+    """
+
+    classes: np.ndarray
+    companies: np.ndarray
+    weights: np.ndarray
+
+
+def company_weights(cap_b: np.ndarray, codes: np.ndarray) -> CompanyWeights | None:
+    """Company weights from ticker caps on a base session (`cap_b`, NaN where none; `codes`:
+    company code per entry). Each company counts once, with its largest class cap (ties: the
+    first entry). None when no entry has a cap."""
+    ok = np.flatnonzero(np.isfinite(cap_b))
+    if not len(ok):
+        return None
+    order = ok[np.lexsort((-cap_b[ok], codes[ok]))]
+    codes_sorted = codes[order]
+    first = np.flatnonzero(np.r_[True, codes_sorted[1:] != codes_sorted[:-1]])
+    cls = order[first]  # the largest class of each company with a cap on the base
+    return CompanyWeights(cls, codes_sorted[first], cap_b[cls] / cap_b[cls].sum())
+
+
 def mega_contribution(
     sessions: pd.DatetimeIndex,
     closes: np.ndarray,
@@ -267,16 +382,11 @@ def mega_contribution(
     for base, cap_b in panel.base_caps.items():  # one pass per year
         start = base + 1
         stop = int(np.searchsorted(years, years[start], side="right"))
-        ok = np.flatnonzero(np.isfinite(cap_b))
-        if not len(ok):
+        split = company_weights(cap_b, panel.codes)
+        if split is None:
             continue
-        order = ok[np.lexsort((-cap_b[ok], panel.codes[ok]))]
-        codes_sorted = panel.codes[order]
-        first = np.flatnonzero(np.r_[True, codes_sorted[1:] != codes_sorted[:-1]])
-        cls = order[first]  # the largest class of each company with a cap on the base
-        comp = codes_sorted[first]
-        weights = cap_b[cls] / cap_b[cls].sum()
-        price_cols = panel.cols[cls]
+        comp, weights = split.companies, split.weights
+        price_cols = panel.cols[split.classes]
         ret = take_columns(closes[start:stop], price_cols) / closes[base, price_cols] - 1.0
         np.copyto(ret, 0.0, where=np.isnan(ret))
         total = 100.0 * (ret @ weights)

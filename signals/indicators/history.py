@@ -26,13 +26,20 @@ from signals.indicators.breadth import (
     percent,
     prefix_sums,
 )
-from signals.indicators.caps import cap_panel, mega_contribution, top_share
+from signals.indicators.caps import (
+    base_rows,
+    cap_panel,
+    mega_contribution,
+    member_companies,
+    top_share,
+)
 from signals.indicators.json_values import json_safe
 from signals.indicators.members import Members
 from signals.indicators.params import SignalParams
 from signals.indicators.prices import column_or_nan, returns_pct, valuation_columns, volatility_pct
 from signals.indicators.regime import regime_columns, regime_reasons
 from signals.market import SECTOR_ETFS, SECTOR_SIGNAL_ETFS, MarketData
+from signals.universe import Universe
 
 #: Tickers whose companies are "the seven" (Alphabet's two classes are one company).
 MEGA_SEVEN_TICKERS: tuple[str, ...] = (
@@ -48,7 +55,9 @@ MEGA_SEVEN_TICKERS: tuple[str, ...] = (
 #: Panels up to this many cells compute the cap half on a second thread (see compute_signals).
 PARALLEL_CELLS = 6_000_000
 #: Details that are counts: reported as integers.
-_COUNT_DETAILS = frozenset({"above", "used", "companies_used", "missing_caps"})
+_COUNT_DETAILS = frozenset(
+    {"above", "used", "companies_used", "missing_caps", "caps_used", "member_companies"}
+)
 
 
 @dataclass(frozen=True)
@@ -166,7 +175,7 @@ def compute_signals(data: MarketData, params: SignalParams = SignalParams()) -> 
     def other_half() -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], pd.DataFrame]:
         etf = _etf_signals(sessions, closes, columns, params)
         cap_frames, company_caps = _cap_signals(
-            sessions, closes, columns, data.caps, members, seven, params
+            sessions, closes, columns, data.caps, members, seven, params, data.universe
         )
         return etf, cap_frames, company_caps
 
@@ -221,8 +230,15 @@ def _cap_signals(
     members: Members,
     seven: set[str],
     params: SignalParams,
+    universe: Universe,
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """top10_share and mega7_contribution frames, and the company caps behind them."""
+    """top10_share and mega7_contribution frames, and the company caps behind them.
+
+    Both carry the cap coverage behind them: ``caps_used`` companies with a cap of
+    ``member_companies``, their ratio ``cap_coverage`` (0..1) and ``oldest_cap_snapshot``;
+    the top ten's on the session, the mega seven's on its base session (the weights' day,
+    ``cap_base_session``).
+    """
     caps = cap_panel(
         sessions,
         closes,
@@ -235,12 +251,45 @@ def _cap_signals(
     share, companies_used = top_share(caps.company_caps)
     missing = members.count - caps.with_cap
     value, pp, ytd = mega_contribution(sessions, closes, caps, seven, params.mega7_min_pp)
-    frames = {
-        "top10_share": _frame(
-            sessions, {"value": share, "companies_used": companies_used, "missing_caps": missing}
-        ),
-        "mega7_contribution": _frame(sessions, {"value": value, "pp": pp, "index_ytd": ytd}),
-    }
+    companies = member_companies(universe, sessions, members.count).astype(np.float64)
+    used = companies_used.astype(np.float64)
+    coverage = np.full(len(sessions), np.nan)
+    np.divide(used, companies, out=coverage, where=companies > 0)
+    oldest = caps.oldest_snapshot
+    base = base_rows(sessions)
+    has_base = base >= 0
+    at_base = np.maximum(base, 0)
+
+    def on_base(values: np.ndarray) -> np.ndarray:
+        return np.where(has_base, values[at_base], np.nan)
+
+    top = _frame(
+        sessions,
+        {
+            "value": share,
+            "companies_used": companies_used,
+            "missing_caps": missing,
+            "cap_coverage": coverage,
+            "caps_used": used,
+            "member_companies": companies,
+        },
+    )
+    top["oldest_cap_snapshot"] = oldest
+    mega = _frame(
+        sessions,
+        {
+            "value": value,
+            "pp": pp,
+            "index_ytd": ytd,
+            "cap_coverage": on_base(coverage),
+            "caps_used": on_base(used),
+            "member_companies": on_base(companies),
+        },
+    )
+    mega["oldest_cap_snapshot"] = np.where(has_base, oldest[at_base], np.datetime64("NaT"))
+    days = sessions.to_numpy(dtype="datetime64[ns]")
+    mega["cap_base_session"] = np.where(has_base, days[at_base], np.datetime64("NaT"))
+    frames = {"top10_share": top, "mega7_contribution": mega}
     company_caps = pd.DataFrame(
         caps.company_caps, index=sessions, columns=caps.companies, copy=False
     )

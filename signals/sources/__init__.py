@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,16 @@ from signals.sources.base import PriceSource
 
 SOURCE_NAMES = ("demo", "yahoo", "files")
 
-__all__ = ["SOURCE_NAMES", "DataSpec", "PriceSource", "load_market", "open_source"]
+log = logging.getLogger("signals.sources")
+
+__all__ = [
+    "SOURCE_NAMES",
+    "DataSpec",
+    "PriceSource",
+    "load_market",
+    "open_source",
+    "unpriced_members",
+]
 
 
 @dataclass(frozen=True)
@@ -84,4 +94,58 @@ def load_market(spec: DataSpec, end: pd.Timestamp | None = None) -> MarketData:
         from signals.sources.files import load_cap_snapshots
 
         data = replace(data, caps=load_cap_snapshots(spec.shares))
+    _require_priced_members(data, spec, end)
+    _name_unpriced(data)
     return data
+
+
+def _require_priced_members(data: MarketData, spec: DataSpec, end: pd.Timestamp | None) -> None:
+    """Refuse data on which no member of the universe has a single close (the ETFs' price
+    file alone, say): every member signal would be empty and coverage 0 %, not a market to
+    report on."""
+    closes = data.closes
+    members = closes.columns.intersection(pd.Index(data.universe.all_tickers(), dtype=object))
+    if len(members) and closes[members].notna().to_numpy().any():
+        return
+    if spec.source == "files":
+        where = "in " + ", ".join(str(p) for p in spec.prices)
+        fix = "give the members' price file with --prices"
+    else:
+        where = f"from the {spec.source} source"
+        fix = "check the members' tickers (--members) and the log above"
+    if end is not None:
+        where += f" on or before {pd.Timestamp(end):%Y-%m-%d}"
+    universe = f"--members {spec.members}" if spec.members is not None else "the bundled S&P 500"
+    raise DataSourceError(f"no member of the universe ({universe}) has prices {where}: {fix}")
+
+
+def unpriced_members(data: MarketData) -> list[str]:
+    """Members of the universe (file or membership intervals) with no price column at all."""
+    priced = set(map(str, data.closes.columns))
+    return [t for t in data.universe.all_tickers() if t not in priced]
+
+
+def _name_unpriced(data: MarketData) -> None:
+    """The universe's own check at load: members without prices, named once in the log
+    (the freshness guard counts them as missing). With a membership file, those that are
+    members on the data's last session are named and the past members only counted."""
+    missing = unpriced_members(data)
+    membership = data.universe.membership
+    past = 0
+    if membership is not None and len(data.closes.index):
+        last = pd.Timestamp(data.closes.index[-1])
+        now = membership[
+            (membership["start_date"] <= last)
+            & (membership["end_date"].isna() | (membership["end_date"] > last))
+        ]
+        current = set(now["ticker"])
+        named = [t for t in missing if t in current]
+        past = len(missing) - len(named)
+        missing = named
+    if missing or past:
+        log.warning(
+            "%d member(s) of the universe have no prices in the data and count as missing: %s%s",
+            len(missing),
+            ", ".join(missing) or "none",
+            f" (and {past} past member(s) without prices)" if past else "",
+        )

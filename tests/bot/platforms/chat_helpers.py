@@ -120,7 +120,7 @@ BAD_INPUT: dict[str, list[str]] = {
     "sector atlantis": ["Unknown sector “atlantis”", "Closest"],
     "chart ZZZZ": ["Unknown ticker “ZZZZ”"],
     "history": ["history needs more"],
-    "snapshot extra words": ["snapshot takes at most 0 argument(s)"],
+    "snapshot extra words": ["snapshot takes at most 1 argument(s)"],
     "sector " + "x" * 5000: ["Unknown sector", "…"],
     "sector <b>bold</b>": ["Unknown sector “<b>bold</b>”"],
     "sector <!channel> *bold*": ["Unknown sector “<!channel> *bold*”"],
