@@ -1,9 +1,10 @@
 """Benchmark: how fast a chat command is answered through the Telegram path.
 
-    python -m benchmarks.replies [--requests N] [--gap SECONDS] [--check]
+    python -m benchmarks.replies [--requests N] [--gap SECONDS] [--real] [--check]
 
 The fake Bot API (tests/fakes) runs in its own process with Telegram's caps on; this process
-runs `TelegramChat` (python-telegram-bot polling getUpdates) on the demo market, with the
+runs `TelegramChat` (python-telegram-bot polling getUpdates) on the demo market (`--real`: the
+real panel in ../shared/data, members, ETFs and caps), with the
 app's middleware and the production send limiter. For each case, N commands are pushed one
 at a time, each from a new private chat (so the 1-message-a-second per-chat cap never
 queues them), spaced by `--gap` so the overall pacer (30 messages/s) does not either.
@@ -101,7 +102,10 @@ async def _answered(remote, chat_id: int, timeout: float = 10.0) -> dict:
     raise SystemExit(f"no answer in chat {chat_id} within {timeout} s")
 
 
-async def _bench(endpoints: dict, requests: int, gap: float) -> tuple[list[Result], float]:
+async def _bench(
+    endpoints: dict, requests: int, gap: float, real: bool = False
+) -> tuple[list[Result], float]:
+    from benchmarks.realdata import real_spec
     from bot.alerts.market_state import build_market_state
     from bot.commands.context import Caller, ChatOptions, CommandContext
     from bot.commands.middleware import standard_middleware
@@ -112,7 +116,8 @@ async def _bench(endpoints: dict, requests: int, gap: float) -> tuple[list[Resul
     from tests.fakes.telegram_api import TEST_TOKEN
 
     settings = load_settings(overrides={"data.source": "demo"})
-    state = await asyncio.to_thread(build_market_state, settings.data.spec())
+    spec = real_spec() if real else settings.data.spec()
+    state = await asyncio.to_thread(build_market_state, spec)
     dispatcher = Dispatcher(standard_middleware(per_minute=settings.chat.rate_per_minute))
     contexts = {
         charts: CommandContext(
@@ -157,13 +162,13 @@ async def _bench(endpoints: dict, requests: int, gap: float) -> tuple[list[Resul
     return results, statistics.median(pushes)
 
 
-def run(requests: int, gap: float) -> tuple[list[Result], float]:
+def run(requests: int, gap: float, real: bool = False) -> tuple[list[Result], float]:
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp) / "fake.json"
         fake = _start_fake(state)
         try:
             endpoints = json.loads(state.read_text())
-            return asyncio.run(_bench(endpoints, requests, gap))
+            return asyncio.run(_bench(endpoints, requests, gap, real))
         finally:
             fake.terminate()
             fake.wait(timeout=10)
@@ -173,9 +178,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.replies", description=__doc__)
     parser.add_argument("--requests", type=int, default=60, help="per case (default 60)")
     parser.add_argument("--gap", type=float, default=0.05, help="seconds between requests")
+    parser.add_argument("--real", action="store_true", help="the real panel in ../shared/data")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
-    results, push = run(max(args.requests, 2), args.gap)
+    results, push = run(max(args.requests, 2), args.gap, args.real)
     print(
         f"Telegram replies: update pushed to the fake Bot API -> answer recorded by it "
         f"({args.requests} requests a case; the push's own round trip, median "
