@@ -96,5 +96,5 @@ def alert_view(group: AlertGroup) -> AlertView:
         simulated=group.simulated,
         items=tuple(_item(i) for i in group.items),
         source=texts.ALERT_SOURCE.format(source=one_line(group.source)),
-        footer=one_line(group.footer).strip(),
+        footer=one_line(group.footer.strip()).strip(),
     )
