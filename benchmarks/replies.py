@@ -61,6 +61,10 @@ CASES = (
     Case("mega7 2025", False),
     Case("snapshot", True),
     Case("sector XLF", True),
+    Case("rotation", True),
+    Case("breadth 3y", True),
+    Case("chart NVDA vs SPY 3y log", True),
+    Case("chart top10 max", True),
 )
 
 

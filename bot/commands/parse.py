@@ -99,16 +99,18 @@ def parse_command(
         return ParseError("other_bot", raw)
     words = {w.lower() for w in command_words}
     first = tokens[0]
-    for _ in range(2):  # "/rotation /snapshot": the command word, then the command
+    for i in range(2):  # "/rotation /snapshot": the command word, then the command
         word, at, target = first.removeprefix("/").partition("@")
         if at and bot_names and target.lower() not in {b.lower().lstrip("@") for b in bot_names}:
             return ParseError("other_bot", raw)
         name = _name(word)
         if name not in words:
             break
+        # the word is also the `rotation [DATE]` command (Telegram's menu sends "/rotation"):
+        # alone, before a date, or after the Slack command word, it asks for the graph
+        if i == 1 or len(tokens) == 1 or tokens[1][:1].isdigit():
+            break
         tokens.pop(0)
-        if not tokens:
-            return CommandRequest("help", (), raw)
         first = tokens[0]
     if not NAME.fullmatch(name):
         return ParseError("bad_name", raw, echo(first))

@@ -25,16 +25,18 @@ from __future__ import annotations
 import difflib
 import logging
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.commands.common import CommandError
 from bot.commands.concentration import top10, valuation
 from bot.commands.context import CommandContext
 from bot.commands.history import history
+from bot.commands.intents import intent_lines
 from bot.commands.market import breadth, chart_command, sector, sectors, snapshot
 from bot.commands.middleware import ErrorBoundary, Middleware, Request, compose
 from bot.commands.parse import CommandRequest, ParseError, parse_command
 from bot.commands.returns import compare_command, mega7_command, return_command
+from bot.commands.rotation import rotation
 from bot.commands.sector_names import SECTORS
 from bot.commands.status import signals, status
 from bot.commands.subscriptions import mute, settings, settings_writes, subscribe, unsubscribe
@@ -86,7 +88,7 @@ def help_command(req: CommandRequest, ctx: CommandContext) -> Reply:
     name = req.args[0].lower().lstrip("/")
     cmd = find_command(name)
     if cmd is None or cmd not in visible:
-        raise _unknown(name, ())
+        raise _unknown(name, (), ctx)
     blocks = [T.USAGE.format(usage=cmd.usage), cmd.summary]
     if cmd.details:
         blocks.append(cmd.details)
@@ -113,11 +115,21 @@ COMMANDS: tuple[Command, ...] = (
                     + T.DATE_HELP),
     Command("sectors", ("ranking", "rank"), "All 13 sectors ranked vs tech", "sectors [DATE]",
             sectors, needs_chart=True, max_args=1, details=T.DATE_HELP),
-    Command("breadth", (), "Members above their 200- and 50-day averages", "breadth [DATE]",
-            breadth, needs_chart=True, max_args=1, details=T.DATE_HELP),
-    Command("chart", ("ratio",), "Ratio chart, e.g. chart RSP vs SPY", "chart SYMBOL [vs SYMBOL]",
-            chart_command, needs_chart=True, min_args=1, max_args=3,
-            details="One symbol is charted against SPY. Sector names work too (chart banks)."),
+    Command("breadth", (), "Members above their 200- and 50-day averages",
+            "breadth [WINDOW] [DATE]", breadth, needs_chart=True, max_args=2,
+            details="WINDOW of the chart (breadth above SPY's price): 3m 6m 1y 3y 5y 10y max, "
+                    "default 1y. " + T.DATE_HELP),
+    Command("rotation", ("rrg",), "Relative rotation graph: sectors, IWM, RSP vs SPY",
+            "rotation [DATE]", rotation, needs_chart=True, max_args=1,
+            details="RS-ratio and RS-momentum against SPY with 5-week tails, by quadrant. "
+                    + T.DATE_HELP),
+    Command("chart", ("ratio",), "Price, ratio or signal chart, e.g. chart RSP vs SPY 5y",
+            "chart SUBJECT [vs SUBJECT] [WINDOW] [log]",
+            chart_command, needs_chart=True, min_args=1, max_args=6,
+            details="SUBJECT: a ticker (price with 50/200-day averages; A vs B = ratio A/B) or "
+                    "a signal: breadth, breadth50, top10 (concentration), mega7, ew, smallcaps, "
+                    "regime. WINDOW: 3m 6m 1y 3y 5y 10y max (default 1y). log: log price axis. "
+                    "Sector names work too (chart banks)."),
     Command("top10", ("concentration", "top"),
             "The ten largest companies, their share of cap, and the caps behind it",
             "top10 [DATE]", top10, max_args=None,
@@ -166,6 +178,7 @@ COMMANDS: tuple[Command, ...] = (
 )  # fmt: skip
 
 _BY_NAME: dict[str, Command] = {key: c for c in COMMANDS for key in (c.name, *c.aliases)}
+_NAMES: frozenset[str] = frozenset(c.name for c in COMMANDS)
 
 
 def find_command(name: str) -> Command | None:
@@ -188,32 +201,97 @@ def closest_commands(name: str, n: int = 3) -> list[str]:
     return seen[:n]
 
 
-def _unknown(name: str, args: tuple[str, ...]) -> CommandError:
-    close = closest_commands(name)
+def _unknown(name: str, args: tuple[str, ...], ctx: CommandContext, raw: str = "") -> CommandError:
+    """Unknown `name`: what the whole text may mean (`intents`), then the closest command
+    names, each only as a line that runs (with the user's arguments, or without any)."""
+    text = raw.strip()
+    close = [c for c in closest_commands(name) if _likeness(name, c) >= TYPO_LIKENESS]
+    typed = _runnable([" ".join((c, *args)) for c in close], ctx) if args else []
+    meant = _runnable(intent_lines(text, ctx) if text else [], ctx, taken=typed)
+    if meant and not typed and len(text.split()) > 1:
+        message = T.NOT_A_COMMAND_MEANT.format(text=echo(text), lines=", ".join(meant))
+        return CommandError(message, buttons=_buttons(meant))
+    lines = typed + meant
+    if not typed:  # bare names only when the user's words did not run with any
+        lines += _runnable(close, ctx, taken=lines)
     message = T.UNKNOWN_COMMAND.format(name=echo(name))
-    message += " " + (T.DID_YOU_MEAN.format(names=", ".join(close)) if close else T.SEND_HELP)
-    # keep the arguments when the whole line fits a button, else offer the bare command
-    lines = [" ".join((c, *args)) for c in close]
-    buttons = [
-        Button(c, line if len(line.encode()) <= MAX_BUTTON_COMMAND_BYTES else c)
-        for c, line in zip(close, lines, strict=True)
-    ]
-    return CommandError(message, buttons=buttons)
+    message += " " + (T.DID_YOU_MEAN.format(names=", ".join(lines)) if lines else T.SEND_HELP)
+    return CommandError(message, buttons=_buttons(lines))
+
+
+#: most suggestions offered
+MAX_SUGGESTIONS = 3
+#: how alike a typo and a command's name or alias must be to offer it ("topten" is not "stop")
+TYPO_LIKENESS = 0.65
+
+
+def _likeness(typed: str, command: str) -> float:
+    cmd = _BY_NAME[command]
+    return max(
+        difflib.SequenceMatcher(None, typed.lower()[:32], key).ratio()
+        for key in (cmd.name, *cmd.aliases)
+    )
+
+
+def _buttons(lines: Sequence[str]) -> list[Button]:
+    return [Button(line, line) for line in lines]
+
+
+def _runnable(lines: Sequence[str], ctx: CommandContext, taken: Sequence[str] = ()) -> list[str]:
+    """The first `MAX_SUGGESTIONS` (less `taken`) new distinct `lines` that run as written:
+    dry-run through the table without middleware or charts; a command that changes the chat
+    only bare, with a database and when this caller may run it (it is never dry-run)."""
+    kept: list[str] = []
+    for line in lines:
+        if len(kept) + len(taken) >= MAX_SUGGESTIONS:
+            break
+        if line in kept or line in taken or len(line.encode()) > MAX_BUTTON_COMMAND_BYTES:
+            continue
+        if _runs(line, ctx):
+            kept.append(line)
+    return kept
+
+
+def _runs(line: str, ctx: CommandContext) -> bool:
+    request = parse_command(line)
+    if not isinstance(request, CommandRequest):
+        return False
+    cmd = find_command(request.name)
+    if cmd is None:
+        return False
+    if cmd.admin_only and not ctx.caller.is_admin:
+        return False
+    if cmd.writes(request.args) or cmd.writes(()):
+        allowed = not ctx.caller.shared_chat or ctx.caller.is_admin
+        return not request.args and cmd.min_args == 0 and ctx.store is not None and allowed
+    quiet = replace(ctx, options=replace(ctx.options, charts=False))
+    try:
+        return not _run(request, quiet, suggest=False).is_error
+    except Exception:  # broad on purpose: a suggestion that fails is not offered
+        log.debug("suggestion %r does not run", line, exc_info=True)
+        return False
 
 
 def _refusal(message: str) -> Reply:
     return Reply(title=T.ERROR_TITLE, blocks=(message,), is_error=True)
 
 
-def _run(request: Request, ctx: CommandContext) -> Reply:
-    """Match, check, handle: the innermost step of `dispatch`."""
+def _run(request: Request, ctx: CommandContext, *, suggest: bool = True) -> Reply:
+    """Match, check, handle: the innermost step of `dispatch`. `suggest`: a refusal of a
+    command in a sentence ("top ten") offers what the text may mean (off for dry runs)."""
     if isinstance(request, ParseError):
         token = request.token or echo(request.raw)
+        text = request.raw.strip()
+        meant = _runnable(intent_lines(text, ctx), ctx)
+        if meant:  # "what's the market doing?" -> snapshot
+            message = T.NOT_A_COMMAND_MEANT.format(text=echo(text), lines=", ".join(meant))
+            buttons = tuple(_buttons(meant))
+            return Reply(title=T.ERROR_TITLE, blocks=(message,), buttons=buttons, is_error=True)
         return _refusal(T.NOT_A_COMMAND.format(token=token))
     try:
         cmd = find_command(request.name)
         if cmd is None:
-            raise _unknown(request.name, request.args)
+            raise _unknown(request.name, request.args, ctx, request.line)
         n = len(request.args)
         if n < cmd.min_args:
             raise CommandError(T.TOO_FEW_ARGS.format(command=cmd.name, usage=cmd.usage))
@@ -236,9 +314,20 @@ def _run(request: Request, ctx: CommandContext) -> Reply:
         return cmd.handler(request, ctx)
     except CommandError as exc:
         blocks = [exc.message]
+        buttons = exc.buttons
+        # an alias as an everyday word in a sentence ("market breadth", "top ten", "stop
+        # alerts please"): offer what the text means, if that is another command
+        alias = find_command(request.name) if request.name not in _NAMES else None
+        if suggest and alias is not None and not buttons and request.args:
+            lines = intent_lines(request.line, ctx)
+            same = " ".join((alias.name, *request.args))
+            meant = _runnable([x for x in lines if x not in (request.line, same)], ctx)
+            if meant:
+                blocks = [f"{exc.message} {T.DID_YOU_MEAN.format(names=', '.join(meant))}"]
+                buttons = tuple(_buttons(meant))
         if exc.usage:
             blocks.append(T.USAGE.format(usage=exc.usage))
-        return Reply(title=exc.title, blocks=tuple(blocks), buttons=exc.buttons, is_error=True)
+        return Reply(title=exc.title, blocks=tuple(blocks), buttons=buttons, is_error=True)
 
 
 class Dispatcher:

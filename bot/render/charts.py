@@ -19,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless everywhere, even if something imports pyplot later
 
 import matplotlib.dates as mdates  # noqa: E402  (after the backend is chosen)
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
@@ -65,10 +66,21 @@ def _figure(rows: int = 1, heights: Sequence[float] | None = None) -> tuple[Figu
 
 
 def _dated(ax: Axes) -> None:
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    """Dates every tick of which names its year: "Jan 2025" over up to two years, the
+    year alone ("2021") over longer spans."""
+    lo, hi = ax.get_xlim()
+    years = (hi - lo) / 365.25
+    locator: mdates.DateLocator
+    if years > 2.2:
+        step = 1 if years <= 6 else (2 if years <= 12 else 5)
+        locator = mdates.YearLocator(step)
+        formatter = mdates.DateFormatter("%Y")
+    else:
+        months = 1 if years <= 0.4 else (2 if years <= 0.75 else (3 if years <= 1.3 else 6))
+        locator = mdates.MonthLocator(bymonth=range(1, 13, months))
+        formatter = mdates.DateFormatter("%b %Y")
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.xaxis.get_offset_text().set_fontsize(NOTE_PT)
+    ax.xaxis.set_major_formatter(formatter)
 
 
 def _corners(fig: Figure, meta: ChartMeta) -> None:
@@ -269,5 +281,185 @@ def snapshot_chart(
     _ratio_panel(bottom, normalised_ratio(rsp, spy), "RSP / SPY")
     bottom.set_title("RSP / SPY: up = equal weight leads", fontsize=LABEL_PT, loc="left")
     _dated(bottom)
+    _corners(fig, meta)
+    return _png(fig)
+
+
+# --- any window: prices, ratios, signals, breadth over price, concentration ------------------
+
+#: The moving averages drawn on price and ratio charts.
+AVERAGES = (50, 200)
+
+
+def with_averages(series: pd.Series, sessions: int | None) -> pd.DataFrame:
+    """The drawn lines of a price or ratio chart: ``value`` and its 50- and 200-session
+    averages (``sma50``, ``sma200``; NaN until that many values exist), computed on the whole
+    series given, then cut to its last `sessions` rows (all with None)."""
+    values = series.astype(float)
+    frame = pd.DataFrame({"value": values})
+    for n in AVERAGES:
+        frame[f"sma{n}"] = values.rolling(n, min_periods=n).mean()
+    return frame if sessions is None else frame.iloc[-sessions:]
+
+
+def _lines(ax: Axes, frame: pd.DataFrame, label: str, fmt: str) -> None:
+    value = frame["value"]
+    ax.plot(frame.index, value.to_numpy(dtype=float), color=BLUE, lw=2.2,
+            label=label + _last(value, fmt))  # fmt: skip
+    for n, colour, style in ((50, ORANGE, "-"), (200, GREY, "--")):
+        avg = frame[f"sma{n}"]
+        if avg.notna().any():
+            ax.plot(avg.index, avg.to_numpy(dtype=float), color=colour, lw=1.6, ls=style,
+                    label=f"{n}-day average")  # fmt: skip
+    if value.dropna().empty:
+        _empty(ax, frame.index)
+    _legend(ax)
+
+
+def _log(ax: Axes) -> None:
+    """A log y axis with 4 to 8 labelled round values (1, 1.5, 2, 3, 5, 7 per decade; plain
+    round steps when the range spans less than that), no unlabelled minor ticks."""
+    ax.set_yscale("log")
+    lo, hi = ax.get_ylim()
+    ticks = [
+        t
+        for t in matplotlib.ticker.LogLocator(subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)).tick_values(
+            lo, hi
+        )
+        if lo <= t <= hi
+    ]
+    if len(ticks) < 4:
+        ticks = [t for t in matplotlib.ticker.MaxNLocator(6).tick_values(lo, hi) if lo <= t <= hi]
+    if len(ticks) > 8:
+        ticks = ticks[:: -(-len(ticks) // 8)]
+    ax.yaxis.set_major_locator(matplotlib.ticker.FixedLocator(ticks))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_ylim(lo, hi)
+
+
+def price_chart(frame: pd.DataFrame, name: str, meta: ChartMeta, log: bool = False) -> bytes:
+    """One ticker's adjusted close (not rebased) with its 50- and 200-day averages
+    (`with_averages`)."""
+    fig, (ax,) = _figure()
+    _title(ax, f"{name}: price with 50- and 200-day averages")
+    _lines(ax, frame, name, ".2f")
+    ax.set_ylabel("adjusted close, $" + (" (log scale)" if log else ""), fontsize=LABEL_PT)
+    if log:
+        _log(ax)
+    _dated(ax)
+    _corners(fig, meta)
+    return _png(fig)
+
+
+def ratio_lines_chart(
+    frame: pd.DataFrame, a_name: str, b_name: str, meta: ChartMeta, log: bool = False
+) -> bytes:
+    """The ratio a / b (not rebased) with its own 50- and 200-day averages; up = a leads."""
+    fig, (ax,) = _figure()
+    _title(ax, f"{a_name} vs {b_name}: up = {a_name} leads")
+    _lines(ax, frame, f"{a_name} / {b_name}", ".4g")
+    ax.set_ylabel(f"ratio {a_name} / {b_name}" + (" (log scale)" if log else ""),
+                  fontsize=LABEL_PT)  # fmt: skip
+    if log:
+        _log(ax)
+    _dated(ax)
+    _corners(fig, meta)
+    return _png(fig)
+
+
+def signals_chart(
+    lines: Sequence[tuple[str, pd.Series]],
+    unit: str,
+    meta: ChartMeta,
+    title: str,
+    ylabel: str = "",
+    breadth: bool = False,
+) -> bytes:
+    """One or two signals on one axis (short label, series), in their unit. Breadth gets its
+    65 and 50 lines on a 0-100 axis, spreads (pp) a zero line, counts (unit "", the regime's
+    conditions met) steps on whole numbers."""
+    fig, (ax,) = _figure()
+    _title(ax, title)
+    colours = (BLUE, ORANGE)
+    count = unit == ""
+    for (label, series), colour in zip(lines, colours, strict=False):
+        suffix = _last(series, ".0f" if count else ("+.1f" if unit == "pp" else ".1f"))
+        text = label + suffix + (f" {unit}" if unit == "pp" and suffix else "")
+        text += "%" if unit == "%" and suffix else ""
+        values = series.to_numpy(dtype=float)
+        if count:
+            ax.step(series.index, values, where="post", color=colour, lw=2.2, label=text)
+        else:
+            ax.plot(series.index, values, color=colour, lw=2.2, label=text)
+    finite = pd.concat([s for _, s in lines]).dropna()
+    if breadth:
+        _reference(ax, 65, "65")
+        _reference(ax, 50, "50", ":")
+        ax.set_ylim(0, 100)
+    elif count:
+        top = max(4.0, float(finite.max())) if not finite.empty else 4.0
+        ax.set_ylim(-0.3, top + 1.2)  # headroom for the legend
+        ax.set_yticks(range(int(top) + 1))
+    elif unit == "pp":
+        _reference(ax, 0, "0")
+    default = {"%": "%", "pp": "percentage points"}.get(unit, unit or "value")
+    ax.set_ylabel(ylabel or default, fontsize=LABEL_PT)
+    if finite.empty:
+        _empty(ax, lines[0][1].index)
+    _legend(ax)
+    _dated(ax)
+    _corners(fig, meta)
+    return _png(fig)
+
+
+def breadth_price_chart(
+    b200: pd.Series, b50: pd.Series, price: pd.DataFrame, meta: ChartMeta, name: str = "SPY"
+) -> bytes:
+    """Breadth (200- and 50-day) on top, the index's price (`with_averages` frame) beneath,
+    on one date axis, as breadth charts are read."""
+    fig, (top, bottom) = _figure(2, (3, 2))
+    _title(top, f"Breadth over the S&P 500 ({name})")
+    _breadth_panel(top, b200, b50)
+    top.set_ylabel("% above average", fontsize=LABEL_PT)
+    value = price["value"]
+    bottom.plot(price.index, value.to_numpy(dtype=float), color="#333333", lw=1.8,
+                label=f"{name}" + _last(value, ".2f"))  # fmt: skip
+    avg = price["sma200"]
+    if avg.notna().any():
+        bottom.plot(avg.index, avg.to_numpy(dtype=float), color=GREY, lw=1.4, ls="--",
+                    label="200-day average")  # fmt: skip
+    bottom.set_ylabel(f"{name}, $", fontsize=LABEL_PT)
+    if value.dropna().empty:
+        _empty(bottom, price.index)
+    _legend(bottom)
+    _dated(bottom)
+    _corners(fig, meta)
+    return _png(fig)
+
+
+def concentration_chart(
+    top10: pd.Series, mega7: pd.Series, coverage: pd.Series, meta: ChartMeta
+) -> bytes:
+    """Top-10 companies' and the Mega-7's share of member cap (%), with the sessions whose
+    cap coverage is under 0.9 shaded."""
+    fig, (ax,) = _figure()
+    _title(ax, "Concentration: share of S&P 500 member cap")
+    low = (coverage.reindex(top10.index) < 0.9).to_numpy(dtype=bool)
+    if low.any():
+        ax.fill_between(top10.index, 0, 1, where=low, transform=ax.get_xaxis_transform(),
+                        color="#f2d7d5", step="post", lw=0,
+                        label="caps for < 90% of companies")  # fmt: skip
+    for series, colour, label in ((top10, BLUE, "Top 10"), (mega7, ORANGE, "Mega-7")):
+        suffix = _last(series, ".1f")
+        ax.plot(series.index, series.to_numpy(dtype=float), color=colour, lw=2.2,
+                label=label + suffix + "%" * bool(suffix))  # fmt: skip
+    ax.set_ylabel("% of member cap", fontsize=LABEL_PT)
+    finite = pd.concat([top10, mega7]).dropna()
+    ax.set_ylim(0, max(10.0, float(finite.max()) * 1.15) if not finite.empty else 100)
+    if finite.empty:
+        _empty(ax, top10.index)
+    _legend(ax)
+    _dated(ax)
     _corners(fig, meta)
     return _png(fig)

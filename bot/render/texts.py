@@ -84,6 +84,8 @@ ADMIN_ONLY_GROUP = (
 NOT_A_COMMAND = "“{token}” is not a command. Send help for the list."
 UNKNOWN_COMMAND = "Unknown command “{name}”."
 DID_YOU_MEAN = "Did you mean: {names}?"
+#: free text matched to commands by meaning (bot.commands.intents)
+NOT_A_COMMAND_MEANT = "“{text}” is not a command. Did you mean: {lines}?"
 SEND_HELP = "Send help for the list of commands."
 TOO_FEW_ARGS = "{command} needs more: {usage}"
 TOO_MANY_ARGS = "{command} takes at most {n} argument(s): {usage}"
@@ -169,6 +171,32 @@ UNKNOWN_TICKER = "Unknown ticker “{name}”."
 CLOSEST = "Closest: {suggestions}."
 NO_PRICES = "No prices for {ticker} in the last year."
 SAME_TICKER = "Pick two different tickers, e.g. chart RSP vs SPY."
+CHART_USAGE = "chart SUBJECT [vs SUBJECT] [WINDOW] [log]"
+CHART_WINDOWS = "3m 6m 1y 3y 5y 10y max"
+CHART_CHANGE = "{label}: {change} over {window} ({start} to {end})."
+CHART_SIGNAL_NOW = "{label}: {value} now, {then} at the window's start ({start})."
+CHART_ALT_PRICE = "{label} adjusted close over {window}, with its 50- and 200-day averages"
+CHART_ALT_RATIO = "Ratio {label} over {window}, with its 50- and 200-day averages"
+CHART_ALT_SIGNALS = "{label} over {window}"
+CHART_ALT_CONCENTRATION = (
+    "Top-10 and Mega-7 share of member cap over {window}, cap coverage under 90% shaded"
+)
+CHART_BAD_WINDOW = "Unknown window “{word}”: use one of {windows}, e.g. {example}"
+CHART_BAD_WORD = "Unknown ticker or signal “{name}”."
+CHART_THIN_CAPS = (
+    "Caps cover under 90% of companies on {n} of {of} sessions shown (shaded; last {last}):"
+    " read those shares as approximate."
+)
+CHART_TOO_MANY = "chart takes at most 2 subjects, e.g. chart RSP vs SPY 5y"
+CHART_EXAMPLE = "Try e.g. chart RSP vs SPY 5y, or chart breadth 3y."
+CHART_MIXED = "Chart a ticker against a ticker or a signal against a signal, e.g. {example}"
+CHART_SIGNAL_NAMES = (
+    "Signals: breadth, breadth50, top10 (concentration), mega7, ew, smallcaps, regime"
+)
+BREADTH_CHART_ALT_WINDOW = (
+    "Members above their 200- and 50-day averages over {window}, with SPY's price beneath"
+)
+BREADTH_TWO_DATES = "breadth takes one DATE and one WINDOW at most, e.g. {example}"
 
 # --- returns over a period: return, compare, mega7 (bot/commands/returns.py) --------------
 PERIOD_HELP = (

@@ -263,16 +263,14 @@ def test_chart_forms(state: MarketState, closes: pd.DataFrame, text: str) -> Non
     assert not reply.is_error, reply
     assert reply.title.startswith("RSP/SPY")
     ratio = closes["RSP"].iloc[-252:] / closes["SPY"].iloc[-252:]
-    r63 = 100 * (ratio.iloc[-1] / ratio.iloc[-64] - 1)
     r_all = 100 * (ratio.iloc[-1] / ratio.iloc[0] - 1)
-    assert reply.blocks[0] == (
-        f"RSP/SPY: {signed_pct(r63)} over 3 months, {signed_pct(r_all)} over 1 year."
-    )
+    first, last = ratio.index[0].date(), ratio.index[-1].date()
+    assert reply.blocks[0] == f"RSP/SPY: {signed_pct(r_all)} over 1 year ({first} to {last})."
 
 
-def test_chart_one_symbol_is_against_spy_and_sector_words_work(state: MarketState) -> None:
-    assert ask(context(state), "chart IWM").title.startswith("IWM/SPY")
-    assert ask(context(state), "chart banks").title.startswith("XLF/SPY")
+def test_chart_one_symbol_is_its_price_and_sector_words_work(state: MarketState) -> None:
+    assert ask(context(state), "chart IWM").title.startswith("IWM ·")
+    assert ask(context(state), "chart banks").title.startswith("XLF ·")
     assert ask(context(state), "chart SPY").title.startswith("SPY ·")
 
 
@@ -284,7 +282,7 @@ def test_chart_renders_a_png(state: MarketState) -> None:
 
 def test_unknown_ticker_is_a_clear_error_with_suggestions(state: MarketState) -> None:
     reply = ask(context(state), "chart RPS vs SPY")
-    assert reply.is_error and reply.blocks[0].startswith("Unknown ticker “RPS”.")
+    assert reply.is_error and reply.blocks[0].startswith("Unknown ticker or signal “RPS”.")
     assert "RSP" in reply.blocks[0]
     assert all(b.command.startswith("chart ") for b in reply.buttons)
     long = ask(context(state), "chart " + "Q" * 5000)

@@ -180,7 +180,9 @@ def test_a_bad_date_is_one_line_with_a_valid_example(
 
 def test_help_shows_the_date(state: MarketState) -> None:
     text = all_text(ask(context(state), "help"))
-    for usage in ("snapshot [DATE]", "breadth [DATE]", "sectors [DATE]", "sector [NAME] [DATE]"):
+    usages = ("snapshot [DATE]", "breadth [WINDOW] [DATE]", "sectors [DATE]")
+    usages += ("sector [NAME] [DATE]",)
+    for usage in usages:
         assert usage in text
     assert "YYYY-MM-DD" in all_text(ask(context(state), "help snapshot"))
 

