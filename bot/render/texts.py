@@ -137,7 +137,6 @@ BREADTH_TITLE = "Breadth · {date}"
 BREADTH_HEADER = ("", "Now", "1 w", "1 m", "Above/used")
 BREADTH_ROWS: dict[str, str] = {"breadth_200d": "200-day", "breadth_50d": "50-day"}
 BREADTH_NOTE = "65% or more above the 200-day average is broad participation; below 50% is narrow."
-BREADTH_CHART_ALT = "Share of members above their 200- and 50-day averages over the last year"
 
 SECTOR_TITLE = "{etf} {name} · {date}"
 SECTOR_HEADER = ("", "{etf}", "vs XLK", "vs SPY")
@@ -164,8 +163,6 @@ SECTORS_CHART_TITLE = "3-month return vs XLK (pp)"
 SECTORS_CHART_ALT = "Bars: each sector's 3-month return minus XLK's"
 
 CHART_TITLE = "{label} · {date}"
-CHART_RATIO = "{label}: {r63} over 3 months, {r252} over 1 year."
-CHART_ALONE = "{label}: {r63} over 3 months, {r252} over 1 year."
 CHART_ALT = "{label} rebased to 100 over the last year, with its 50-day average"
 UNKNOWN_TICKER = "Unknown ticker “{name}”."
 CLOSEST = "Closest: {suggestions}."
