@@ -16,13 +16,12 @@ import pandas as pd
 NEW_YORK = "America/New_York"
 #: the first session the calendar knows: no date before it can be asked about
 FIRST_SESSION = pd.Timestamp("1990-01-02")
-_FIRST = FIRST_SESSION
 
 
 @functools.lru_cache(maxsize=4)
 def _calendar(end_year: int) -> xcals.ExchangeCalendar:
     # built with a margin on both sides: a query outside the range raises DateOutOfBounds
-    return xcals.get_calendar("XNYS", start=_FIRST, end=pd.Timestamp(f"{end_year}-12-31"))
+    return xcals.get_calendar("XNYS", start=FIRST_SESSION, end=pd.Timestamp(f"{end_year}-12-31"))
 
 
 def _cal_for(ts: pd.Timestamp) -> xcals.ExchangeCalendar:
@@ -34,7 +33,7 @@ def sessions(start: str | pd.Timestamp, end: str | pd.Timestamp) -> pd.DatetimeI
     start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
     if end < start:
         return pd.DatetimeIndex([], name="date")
-    idx = _cal_for(end).sessions_in_range(max(start, _FIRST), end)
+    idx = _cal_for(end).sessions_in_range(max(start, FIRST_SESSION), end)
     return pd.DatetimeIndex(idx.tz_localize(None) if idx.tz else idx, name="date").as_unit("ns")
 
 
@@ -94,5 +93,5 @@ def session_ordinal(days: pd.DatetimeIndex | list | pd.Timestamp) -> np.ndarray:
     if idx.tz is not None:
         idx = idx.tz_localize(None)
     end = max(idx.max(), pd.Timestamp.now()) if len(idx) else pd.Timestamp.now()
-    all_sessions = sessions(_FIRST, end + pd.Timedelta(days=10))
+    all_sessions = sessions(FIRST_SESSION, end + pd.Timedelta(days=10))
     return np.searchsorted(all_sessions.values, idx.as_unit("ns").values, side="left")

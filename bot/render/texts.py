@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-# format_value lives in bot.render.numbers; it stays importable from here too
-from bot.render.numbers import format_value as format_value
 from signals.market import SECTOR_ETFS, SECTOR_SIGNAL_ETFS
 
 SIMULATED = "SIMULATED"

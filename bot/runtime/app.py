@@ -65,7 +65,6 @@ class BotApp:
         self.chat_state = chat_state
         #: pre-render the common charts after each refresh (set when chat adapters run)
         self.warm_charts = False
-        self.loaded: LoadedMarket | None = None
         self._state: MarketState | None = None
         self._started_senders = False
         self.health: HealthServer | None = None
@@ -99,7 +98,6 @@ class BotApp:
     async def refresh(self, now: datetime) -> LoadedMarket:
         as_of = self.as_of_for(now)
         loaded = await asyncio.to_thread(self.market.load, as_of)
-        self.loaded = loaded
         if self.chat_state:
             self._state = await asyncio.to_thread(loaded.state)
             if self.warm_charts:  # render the common charts now, not for the first asker

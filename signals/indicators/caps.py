@@ -104,18 +104,6 @@ def snapshot_ratios(
     caps: pd.DataFrame,
     columns: pd.Index,
     eligible: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """k_s = cap_s / close_s per snapshot date and ticker (see `_snapshot_ratios`)."""
-    dates, cols, k, _ = _snapshot_ratios(sessions, closes, caps, columns, eligible)
-    return dates, cols, k
-
-
-def _snapshot_ratios(
-    sessions: pd.DatetimeIndex,
-    closes: np.ndarray,
-    caps: pd.DataFrame,
-    columns: pd.Index,
-    eligible: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """k_s = cap_s / close_s per snapshot date and ticker, and the snapshot behind each.
 
@@ -184,9 +172,9 @@ def cap_panel(
         return CapPanel(
             none, none, [], np.empty((t_count, 0)), np.zeros(t_count, np.int64), {}, nat
         )
-    dates, cols, k, used = _snapshot_ratios(sessions, closes, caps, columns, eligible)
+    dates, cols, k, used = snapshot_ratios(sessions, closes, caps, columns, eligible)
     codes, uniques = pd.factorize(company_of_col[cols])  # an object array: no Arrow detour
-    rank = _class_rank(codes)
+    rank = class_rank(codes)
     order = np.lexsort((np.arange(len(cols)), rank))  # first classes first, then the others
     cols, codes, rank, k = cols[order], codes[order], rank[order], k[:, order]
     used = used[:, order]
@@ -282,7 +270,7 @@ def base_rows(sessions: pd.DatetimeIndex) -> np.ndarray:
     return base
 
 
-def _class_rank(codes: np.ndarray) -> np.ndarray:
+def class_rank(codes: np.ndarray) -> np.ndarray:
     """0 for a company's first column, 1 for its second, ... (order of appearance)."""
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]

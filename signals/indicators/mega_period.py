@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 
 from signals.indicators.caps import (
-    _class_rank,
-    _snapshot_ratios,
+    class_rank,
     company_weights,
     member_companies,
+    snapshot_ratios,
 )
 from signals.indicators.history import MEGA_SEVEN_TICKERS
 from signals.indicators.members import Members
@@ -109,9 +109,9 @@ class CapBases:
                 np.empty((0, 0)), np.empty((0, 0), np.int64), members, companies_per_session,
                 seven,
             )  # fmt: skip
-        dates, cols, k, used = _snapshot_ratios(sessions, closes, caps, columns, members.eligible)
+        dates, cols, k, used = snapshot_ratios(sessions, closes, caps, columns, members.eligible)
         codes, uniques = pd.factorize(members.company[cols])
-        rank = _class_rank(codes)
+        rank = class_rank(codes)
         order = np.lexsort((np.arange(len(cols)), rank))  # as cap_panel: first classes first
         return CapBases(
             sessions=sessions,

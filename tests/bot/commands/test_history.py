@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from bot.alerts.backtest import default_start
-from bot.render.texts import format_value
+from bot.render import format_value
 from signals.market import MarketData
 from signals.rules import RuleSpec, evaluate, rule_inputs
 from tests.bot.commands_helpers import all_text, ask, context, load_state, signed_pct

@@ -13,7 +13,7 @@ import pytest
 from bot.commands.context import ChatOptions
 from bot.commands.sector_names import SECTORS
 from bot.model.reply import MAX_BUTTON_COMMAND_BYTES, MAX_ECHO
-from bot.render.texts import format_value
+from bot.render import format_value
 from signals.market import SECTOR_ETFS, MarketData
 from tests.bot.commands_helpers import (
     all_text,

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.alerts.engine import Engine
-from bot.render.texts import format_value
+from bot.render import format_value
 from bot.storage.store import Store
 from bot.storage.tables import AlertRow, DeliveryRow, DestinationRow, RuleStateRow, Run
 from signals.indicators import SignalHistory
