@@ -27,12 +27,13 @@ import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
+from bot.commands.chart import chart_command
 from bot.commands.common import CommandError
 from bot.commands.concentration import top10, valuation
 from bot.commands.context import CommandContext
 from bot.commands.history import history
 from bot.commands.intents import intent_lines
-from bot.commands.market import breadth, chart_command, sector, sectors, snapshot
+from bot.commands.market import breadth, sector, sectors, snapshot
 from bot.commands.middleware import ErrorBoundary, Middleware, Request, compose
 from bot.commands.parse import CommandRequest, ParseError, parse_command
 from bot.commands.returns import compare_command, mega7_command, return_command

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from bot.commands import market
+from bot.commands import chart as chart_module
+from bot.commands.chart import ChartAsk, parse_chart
 from bot.commands.common import CommandError
-from bot.commands.market import ChartAsk, parse_chart
 from bot.render import charts
 from signals.market import MarketData
 from tests.bot.commands_helpers import ask, context, load_state
@@ -287,4 +287,4 @@ def test_real_ratio_and_breadth_match_an_independent_computation(
     assert len(b200) == 1260
     last = b200.index[-1]
     assert b200[last] == pytest.approx(breadth_from_closes(real, 200, last))
-    assert market.CHART_WINDOWS["5y"] == 1260
+    assert chart_module.CHART_WINDOWS["5y"] == 1260
