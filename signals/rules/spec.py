@@ -32,6 +32,7 @@ _RULE_KEYS = frozenset(
         "threshold",
         "clear",
         "confirm",
+        "resolve_confirm",
         "cooldown_days",
         "severity",
         "notify_resolved",
@@ -40,7 +41,9 @@ _RULE_KEYS = frozenset(
         "any",
     }
 )
-_CONDITION_KEYS = frozenset({"signal", "op", "threshold"})
+_CONDITION_KEYS = frozenset({"signal", "op", "threshold", "clear"})
+#: condition ops that hold above their threshold (the others hold below it)
+_UPWARD_OPS = frozenset({"above", "at_least"})
 _SIGNAL_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 #: The names a message template may use, per kind of rule (see `render_message`).
@@ -71,11 +74,17 @@ class RuleConfigError(SignalsError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """One level test of an `all`/`any` rule: `signal op threshold` on a single session."""
+    """One level test of an `all`/`any` rule: `signal op threshold` on a single session.
+
+    `clear` is the level the value must pass the other way, strictly, for the test to count as
+    cleared (below it for above/at_least, above it for below/at_most); it defaults to the
+    threshold and gives a combination the same hysteresis band as a crossing.
+    """
 
     signal: str
     op: str  # above (>) | below (<) | at_least (>=) | at_most (<=)
     threshold: float
+    clear: float | None = None
 
     def holds(self, value: float) -> bool:
         """The test on a non-missing value (the caller handles NaN)."""
@@ -87,14 +96,20 @@ class Condition:
             return value >= self.threshold
         return value <= self.threshold
 
+    def cleared(self, value: float) -> bool:
+        """Past the clear level the other way, strictly (the caller handles NaN)."""
+        level = self.threshold if self.clear is None else self.clear
+        return value < level if self.op in _UPWARD_OPS else value > level
+
 
 @dataclass(frozen=True, slots=True)
 class RuleSpec:
     """One alert rule. Construct through `from_dict` (config) or directly (tests, code).
 
     Exactly one of `signal` (with `op`) or `all`/`any` is set. `clear` defaults to `threshold`
-    and `message` to a plain template for the rule's kind; both are filled in on construction,
-    so a `RuleSpec` always holds its effective values.
+    (also per condition) and `message` to a plain template for the rule's kind; both are filled
+    in on construction, so a `RuleSpec` always holds its effective values. `resolve_confirm`
+    is how many consecutive cleared sessions a firing rule needs before it resolves.
     """
 
     id: str
@@ -103,6 +118,7 @@ class RuleSpec:
     threshold: float | None = None
     clear: float | None = None
     confirm: int = 1
+    resolve_confirm: int = 1
     cooldown_days: int = 0
     severity: str = "info"
     notify_resolved: bool = False
@@ -156,21 +172,23 @@ class RuleSpec:
 
 def _parse_conditions(rule_id: str, key: str, raw: Any) -> tuple[Condition, ...]:
     if isinstance(raw, (str, bytes, Mapping)) or not hasattr(raw, "__iter__"):
-        raise RuleConfigError(rule_id, key, "expected a list of {signal, op, threshold}")
+        raise RuleConfigError(rule_id, key, "expected a list of {signal, op, threshold[, clear]}")
     if not raw:
         raise RuleConfigError(rule_id, key, "needs at least one condition")
     out = []
     for i, item in enumerate(raw):
         where = f"{key}[{i}]"
         if not isinstance(item, Mapping):
-            raise RuleConfigError(rule_id, where, "expected a mapping {signal, op, threshold}")
+            raise RuleConfigError(
+                rule_id, where, "expected a mapping {signal, op, threshold[, clear]}"
+            )
         for k in item:
             if k not in _CONDITION_KEYS:
                 raise RuleConfigError(rule_id, f"{where}.{k}", "unknown field")
         for k in ("signal", "op", "threshold"):
             if k not in item:
                 raise RuleConfigError(rule_id, f"{where}.{k}", "missing")
-        out.append(Condition(item["signal"], item["op"], item["threshold"]))
+        out.append(Condition(item["signal"], item["op"], item["threshold"], item.get("clear")))
     return tuple(out)
 
 
@@ -223,7 +241,21 @@ def _validate(r: RuleSpec) -> None:
                     rid, f"{key}[{i}].op", f"unknown op {c.op!r} (use {', '.join(CONDITION_OPS)})"
                 )
             t = _number(rid, f"{key}[{i}].threshold", c.threshold)
+            clear = t if c.clear is None else _number(rid, f"{key}[{i}].clear", c.clear)
+            if c.op in _UPWARD_OPS and clear > t:
+                raise RuleConfigError(
+                    rid,
+                    f"{key}[{i}].clear",
+                    f"must be <= threshold {t:g} for {c.op}, got {clear:g}",
+                )
+            if c.op not in _UPWARD_OPS and clear < t:
+                raise RuleConfigError(
+                    rid,
+                    f"{key}[{i}].clear",
+                    f"must be >= threshold {t:g} for {c.op}, got {clear:g}",
+                )
             object.__setattr__(c, "threshold", t)
+            object.__setattr__(c, "clear", clear)
     else:
         _check_signal(rid, "signal", r.signal)
         if r.op is None:
@@ -242,6 +274,12 @@ def _validate(r: RuleSpec) -> None:
                     "notify_resolved",
                     "a changes rule never resolves (a change is an event)",
                 )
+            if _int_at_least(rid, "resolve_confirm", r.resolve_confirm, 1) > 1:
+                raise RuleConfigError(
+                    rid,
+                    "resolve_confirm",
+                    "a changes rule never resolves (a change is an event)",
+                )
         else:
             if r.threshold is None:
                 raise RuleConfigError(rid, "threshold", f"missing (required by {r.op})")
@@ -258,6 +296,7 @@ def _validate(r: RuleSpec) -> None:
             put(r, "threshold", thr)
             put(r, "clear", clear)
     _int_at_least(rid, "confirm", r.confirm, 1)
+    _int_at_least(rid, "resolve_confirm", r.resolve_confirm, 1)
     _int_at_least(rid, "cooldown_days", r.cooldown_days, 0)
     if r.severity not in SEVERITIES:
         raise RuleConfigError(rid, "severity", f"expected one of {SEVERITIES}, got {r.severity!r}")

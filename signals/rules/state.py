@@ -43,6 +43,8 @@ class RuleState:
     last_index / last_session: the last session stepped (also missing ones).
     last_fired / last_fired_index: the last firing, for cooldown and display.
     last_label: `changes` reference label; pending_label: its candidate.
+    clear_streak: consecutive cleared sessions while firing, towards `resolve_confirm`.
+        Added later: a stored state without it reads as 0 (a firing rule then counts afresh).
     """
 
     status: Status = Status.OK
@@ -55,6 +57,7 @@ class RuleState:
     last_fired_index: int | None = None
     last_label: str | None = None
     pending_label: str | None = None
+    clear_streak: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe (dates as ISO strings)."""
@@ -70,6 +73,7 @@ class RuleState:
             "last_fired_index": self.last_fired_index,
             "last_label": self.last_label,
             "pending_label": self.pending_label,
+            "clear_streak": self.clear_streak,
         }
 
     @classmethod
@@ -90,6 +94,7 @@ class RuleState:
                 last_fired_index=_typed(d, "last_fired_index", int, optional=True),
                 last_label=_typed(d, "last_label", str, optional=True),
                 pending_label=_typed(d, "pending_label", str, optional=True),
+                clear_streak=_typed(d, "clear_streak", int, optional=True) or 0,
             )
         except KeyError as exc:
             raise ValueError(f"rule state lacks {exc.args[0]!r}") from None

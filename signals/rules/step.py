@@ -13,9 +13,11 @@ Semantics of a crossing rule (crosses_above; crosses_below is the mirror image)
   pending on a past session and fires on the confirm-th consecutive past session (with
   confirm 1 it fires at once, no pending event); a non-past session resets the count and
   returns it to ok.
-- A firing rule resolves on the first cleared session and is armed again at once.
+- A firing rule resolves on the `resolve_confirm`-th consecutive cleared session (default 1:
+  the first) and is armed again at once; a session that is not cleared restarts that count.
 - A missing session (NaN/None) leaves the state exactly as it was: it neither counts towards
-  confirm nor resets it, and cannot fire or resolve. It still counts as a session for cooldown.
+  confirm or resolve_confirm nor resets either count, and cannot fire or resolve. It still
+  counts as a session for cooldown.
 - The first session with a value is the reference: no event on it; a rule already past there
   starts disarmed and needs a cleared session before it can fire. Leading missing sessions are
   skipped (the rule starts at its first known value), so a signal's warm-up never fires.
@@ -49,11 +51,14 @@ new reference label), and `notify_resolved` is refused for these rules at valida
 
 `all` / `any` rules (the value is a mapping signal path -> number)
 ------------------------------------------------------------------
-The combination being true is *past* and false is *cleared* (no hysteresis band; `clear` is not
-allowed), with confirm and cooldown as above: it fires when it becomes true and resolves when it
-becomes false. If any condition's input is missing, the combination is missing and the state is
-left as it was — also for `any` with another condition true: a rule never moves on part of its
-data. The event's value is how many conditions hold.
+Each condition holds (`above` >, `below` <, `at_least` >=, `at_most` <=) or is *cleared*: past
+its own `clear` level the other way, strictly (clear defaults to the threshold). `all` is past
+when every condition holds and cleared when any condition is cleared; `any` is past when one
+holds and cleared when every one is cleared. In between the combination is in its band, exactly
+as a crossing, with confirm, resolve_confirm and cooldown as above. If any condition's input is
+missing, the combination is missing and the state is left as it was — also for `any` with
+another condition true: a rule never moves on part of its data. The event's value is how many
+conditions hold.
 
 Session indices: `step` takes a strictly increasing integer per session with consecutive
 sessions one apart (a position on the NYSE calendar); cooldown is measured in it. `evaluate`
@@ -111,9 +116,11 @@ def step(
     if inputs is None:
         return _skip(state, day, session_index), None
     held = sum(c.holds(inputs[c.signal]) for c in rule.conditions)
-    past = held == len(rule.conditions) if rule.all else held > 0
+    gone = sum(c.cleared(inputs[c.signal]) for c in rule.conditions)
+    total = len(rule.conditions)
+    past, cleared = (held == total, gone > 0) if rule.all else (held > 0, gone == total)
     return _step_level(
-        rule, state, day, session_index, past, not past, float(held), tuple(inputs.items())
+        rule, state, day, session_index, past, cleared, float(held), tuple(inputs.items())
     )
 
 
@@ -195,10 +202,11 @@ def _step_level(
     if not s.started:  # the reference session: never an event
         return _state(s, day, idx, Status.OK, armed=not past, streak=0, started=True), None
     if s.status == Status.FIRING:
-        if cleared:
+        count = s.clear_streak + 1 if cleared else 0
+        if count >= rule.resolve_confirm:
             new = _state(s, day, idx, Status.OK, armed=True, streak=0)
             return new, _event(rule, Transition.RESOLVED, day, shown, inputs=inputs)
-        return _state(s, day, idx, Status.FIRING, armed=False, streak=0), None
+        return _state(s, day, idx, Status.FIRING, armed=False, streak=0, clear_streak=count), None
     if not s.armed:
         return _state(s, day, idx, Status.OK, armed=cleared, streak=0), None
     if not past:
@@ -252,6 +260,7 @@ def _state(
     fired: bool = False,
     label: Any = _KEEP,
     candidate: Any = _KEEP,
+    clear_streak: int = 0,
 ) -> RuleState:
     """The next state; a direct constructor call, as this runs once per rule and session."""
     return RuleState(
@@ -265,6 +274,7 @@ def _state(
         idx if fired else s.last_fired_index,
         s.last_label if label is _KEEP else label,
         s.pending_label if candidate is _KEEP else candidate,
+        clear_streak,
     )
 
 

@@ -336,6 +336,104 @@ def test_combined_step_needs_every_input() -> None:
         step(rule, BLANK, DATES[0], {"other": 1.0}, 0)
 
 
+# --- resolve_confirm and per-condition clear -----------------------------------------------
+
+
+def test_resolve_confirm_needs_consecutive_cleared_sessions() -> None:
+    rule = above(clear=60, resolve_confirm=3)
+    # 2-3 cleared, 4 in the band resets, 5-6 cleared, 7 missing (leaves the count), 8 the third
+    data = series([50, 66, 59, 58, 62, 59, 58, N, 57, 66])
+    assert timeline(rule, data) == [(1, "fired"), (8, "resolved"), (9, "fired")]
+    # a past session resets the count too, and does not fire again while firing
+    data = series([50, 66, 59, 59, 70, 59, 59, 59])
+    assert timeline(rule, data) == [(1, "fired"), (7, "resolved")]
+
+
+def test_resolve_confirm_crosses_below() -> None:
+    rule = below(threshold=50, clear=55, resolve_confirm=2)
+    assert timeline(rule, series([60, 49, 56, 54, 56, 57])) == [(1, "fired"), (5, "resolved")]
+
+
+def test_resolve_confirm_count_is_kept_in_the_stored_state() -> None:
+    rule = above(clear=60, resolve_confirm=3)
+    head = evaluate(rule, series([50, 66, 59, 58]))
+    state = head.final_state
+    assert (state.status, state.clear_streak) == (Status.FIRING, 2)
+    again = RuleState.from_dict(json.loads(json.dumps(state.to_dict())))
+    assert again == state
+    tail = evaluate(rule, series([50, 66, 59, 58, 57]), state=again)
+    assert [(POS[e.session], e.kind.value) for e in tail.events] == [(4, "resolved")]
+
+
+def test_a_state_stored_before_resolve_confirm_loads_with_a_zero_count() -> None:
+    old = {**BLANK.to_dict(), "status": "firing", "started": True, "last_index": 3}
+    del old["clear_streak"]
+    state = RuleState.from_dict(old)
+    assert state.clear_streak == 0 and state.status == Status.FIRING
+    rule = above(clear=60, resolve_confirm=2)
+    state, event = step(rule, state, DATES[4], 59, 4)
+    assert event is None and state.clear_streak == 1
+    state, event = step(rule, state, DATES[5], 59, 5)
+    assert event is not None and event.kind == Transition.RESOLVED
+
+
+def test_all_resolves_when_any_condition_is_cleared_past_its_own_clear() -> None:
+    rule = RuleSpec(
+        id="broad",
+        all=(
+            Condition("breadth_200d", "at_least", 65, clear=60),
+            Condition("ew_vs_cw", "above", 0, clear=-1),
+        ),
+        notify_resolved=True,
+    )
+    # 2: neither test holds, neither is cleared (62 >= 60, -0.5 >= -1): still firing;
+    # 3: breadth cleared; 5: equal weight cleared
+    frame = combo_frame([(50, 1), (66, 1), (62, -0.5), (59, 1), (66, 0.5), (66, -2)])
+    assert timeline(rule, frame) == [(1, "fired"), (3, "resolved"), (4, "fired"), (5, "resolved")]
+
+
+def test_any_resolves_only_when_every_condition_is_cleared() -> None:
+    rule = RuleSpec(
+        id="either",
+        any=(
+            Condition("breadth_200d", "at_least", 65, clear=60),
+            Condition("ew_vs_cw", "above", 2, clear=0),
+        ),
+    )
+    # 2: breadth cleared but equal weight not: firing; 3: both cleared; 5: neither holds, but
+    # breadth is in its band: firing; 6: both cleared
+    frame = combo_frame([(50, -1), (66, -1), (59, 1), (59, -0.5), (61, 3), (62, 1), (59, -1)])
+    assert timeline(rule, frame) == [(1, "fired"), (3, "resolved"), (4, "fired"), (6, "resolved")]
+
+
+def test_a_strict_condition_at_its_threshold_is_neither_held_nor_cleared() -> None:
+    rule = RuleSpec(id="c", all=(Condition("ew_vs_cw", "above", 0),))
+    frame = combo_frame([(0, -1), (0, 1), (0, 0), (0, -0.1)])[["ew_vs_cw"]]
+    assert timeline(rule, frame) == [(1, "fired"), (3, "resolved")]
+    # held at the reference: disarmed; 0 does not re-arm it, -1 does
+    frame = combo_frame([(0, 1), (0, 0), (0, 1), (0, -1), (0, 1)])[["ew_vs_cw"]]
+    assert timeline(rule, frame) == [(4, "fired")]
+
+
+def test_combined_resolve_confirm() -> None:
+    rule = RuleSpec(id="c", all=(Condition("breadth_200d", "at_least", 65),), resolve_confirm=2)
+    frame = combo_frame([(50, 0), (66, 0), (64, 0), (66, 0), (64, 0), (63, 0)])
+    assert timeline(rule, frame[["breadth_200d"]]) == [(1, "fired"), (5, "resolved")]
+
+
+def test_condition_cleared_levels() -> None:
+    assert Condition("s", "above", 1, 0).cleared(-0.1) and not Condition(
+        "s", "above", 1, 0
+    ).cleared(0)
+    assert Condition("s", "at_least", 1).cleared(0.9) and not Condition("s", "at_least", 1).cleared(
+        1
+    )
+    assert Condition("s", "below", 1, 2).cleared(2.1) and not Condition("s", "below", 1, 2).cleared(
+        2
+    )
+    assert Condition("s", "at_most", 1).cleared(1.1) and not Condition("s", "at_most", 1).cleared(1)
+
+
 # --- state, step and evaluate plumbing ---------------------------------------------------
 
 
@@ -490,7 +588,17 @@ def test_design_examples_parse_with_defaults() -> None:
     assert (plain.severity, plain.notify_resolved) == ("info", False)
     combo = RuleSpec.from_dict({**COMBO, "confirm": 1, "message": "Rotation is broadening"})
     assert combo.kind == "combined" and combo.inputs == ("breadth_200d", "ew_vs_cw")
-    assert combo.all[1] == Condition("ew_vs_cw", "above", 0.0)
+    assert combo.all[1] == Condition("ew_vs_cw", "above", 0.0, 0.0)  # clear = the threshold
+    assert combo.resolve_confirm == 1 and plain.resolve_confirm == 1
+    cleared = RuleSpec.from_dict(
+        {
+            **COMBO,
+            "all": [{**COMBO["all"][0], "clear": 60}, COMBO["all"][1]],
+            "resolve_confirm": 3,
+        }
+    )
+    assert cleared.all[0] == Condition("breadth_200d", "above", 65.0, 60.0)
+    assert cleared.resolve_confirm == 3
     dotted = RuleSpec.from_dict({**BASE, "signal": "smallcap_rs.iwm_qqq", "threshold": 0})
     assert dotted.signal == "smallcap_rs.iwm_qqq"
     changes = RuleSpec.from_dict(
@@ -547,6 +655,20 @@ def test_design_examples_parse_with_defaults() -> None:
             {"id": "c", "signal": "r.label", "op": "changes", "notify_resolved": True},
             "notify_resolved",
         ),  # noqa: E501
+        ({**BASE, "resolve_confirm": 0}, "resolve_confirm"),
+        ({**BASE, "resolve_confirm": 1.5}, "resolve_confirm"),
+        ({**COMBO, "resolve_confirm": "2"}, "resolve_confirm"),
+        (
+            {"id": "c", "signal": "r.label", "op": "changes", "resolve_confirm": 2},
+            "resolve_confirm",
+        ),
+        ({**COMBO, "all": [{**COMBO["all"][0], "clear": 70}]}, "all[0].clear"),
+        ({**COMBO, "all": [{**COMBO["all"][0], "clear": "60"}]}, "all[0].clear"),
+        (
+            {"id": "c", "any": [{"signal": "a", "op": "at_most", "threshold": 5, "clear": 4}]},
+            "any[0].clear",
+        ),
+        ({**COMBO, "clear": 60}, "clear"),
     ],
 )
 def test_from_dict_errors_name_rule_and_field(entry: dict[str, Any], field: str) -> None:
