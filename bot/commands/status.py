@@ -4,28 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 from importlib import metadata
-from typing import TYPE_CHECKING
 
+from bot.alerts import conditions_now
 from bot.commands.common import (
     as_of_date,
     header_date,
-    history_position,
     market_reply,
     number,
     session_used,
     trigger_text,
-    unit_of,
 )
+from bot.commands.conditions import holds_cell, holds_not_firing, phase_cell
 from bot.commands.context import CommandContext
 from bot.commands.parse import CommandRequest
 from bot.model import Button, Reply, Table, echo
-from bot.render import format_coverage, format_value
+from bot.render import format_coverage
 from bot.render import texts as T
 from bot.storage import StatusQueries, as_utc
-
-if TYPE_CHECKING:
-    from bot.alerts import MarketState
-    from signals.rules import RuleSpec
+from signals.rules import Verdict
 
 #: Dead letters and disabled destinations listed by name in an admin's status.
 STATUS_ITEMS = 5
@@ -36,83 +32,45 @@ def _when(ts: datetime | None) -> str:
     return "—" if ts is None else ts.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _value_at(state: MarketState, path: str, pos: int) -> object:
-    series = state.history.series(path)
-    return series.iloc[pos] if 0 <= pos < len(series) else None
-
-
-def current_value(state: MarketState | None, rule: RuleSpec) -> str:
-    """The rule's input now: the signal's value, the label, or how many conditions hold."""
-    if state is None:
-        return "—"
-    pos = history_position(state)
-    try:
-        if rule.kind == "combined":
-            values = [number(_value_at(state, c.signal, pos)) for c in rule.conditions]
-            held = sum(
-                1
-                for c, v in zip(rule.conditions, values, strict=True)
-                if v is not None and c.holds(v)
-            )
-            return T.CONDITIONS_HELD.format(held=held, n=len(rule.conditions))
-        assert rule.signal is not None
-        path = rule.signal
-        if rule.kind == "changes" and "." not in path:
-            path = f"{path}.label"  # as the engine reads a label rule
-        raw = _value_at(state, path, pos)
-    except KeyError:  # a signal path this data does not have (config checks the ids)
-        return "—"
-    if isinstance(raw, str):
-        return echo(raw, 24)
-    return format_value(number(raw), unit_of(rule.signal))
-
-
-def _states(ctx: CommandContext) -> dict[str, tuple[str, str]]:
-    """rule id -> (status, last change) from the store's rule state and alert log."""
-    if ctx.store is None:
-        return {}
-    out: dict[str, tuple[str, str]] = {}
-    records = StatusQueries(ctx.store).rule_records([rule.id for rule in ctx.rules])
-    for rule_id, record in records.items():
-        status = T.STATE_UNKNOWN
-        last = "—"
-        st = record.state
-        if st is not None:
-            status = st.status.value
-            if st.last_fired is not None:
-                last = f"fired {st.last_fired.isoformat()}"
-        alert = record.last_alert
-        if alert is not None:
-            last = f"{alert.transition} {alert.session.isoformat()}"
-        out[rule_id] = (status, last)
-    return out
-
-
 def signals(req: CommandRequest, ctx: CommandContext) -> Reply:
-    """Each configured rule: its state, current value, trigger and last change."""
+    """Each configured rule: whether its condition holds now (with the value), its firing
+    state, its trigger and its last change; and which rules hold without firing."""
     if not ctx.rules:
         return Reply(title=T.SIGNALS_TITLE.format(date="—"), blocks=(T.NO_RULES,))
     state = ctx.state()
-    states = _states(ctx)
+    conds = conditions_now(state, ctx.store, ctx.rules)
     rows = []
     counts = {"firing": 0, "pending": 0, "ok": 0}
-    for rule in ctx.rules:
-        status, last = states.get(rule.id, (T.STATE_UNKNOWN, "—"))
-        counts[status] = counts.get(status, 0) + 1
-        rows.append((rule.id, status, current_value(state, rule), trigger_text(rule), last))
-    known = sum(counts.get(k, 0) for k in ("firing", "pending", "ok"))
-    summary = (
-        T.RULES_SUMMARY.format(**{k: counts.get(k, 0) for k in ("firing", "pending", "ok")})
-        if known
-        else T.RULES_NO_STATE
-    )
-    table = Table(T.SIGNALS_HEADER, tuple(rows), ("l", "l", "r", "l", "l"))
+    for cond in conds:
+        if cond.state is not None:
+            counts[cond.state.status.value] += 1
+        last = cond.last_alert
+        if last is not None:
+            change = f"{last.transition} {last.session.isoformat()}"
+        elif cond.state is not None and cond.state.last_fired is not None:
+            change = f"fired {cond.state.last_fired.isoformat()}"
+        else:
+            change = "—"
+        rows.append(
+            (cond.rule.id, holds_cell(cond), phase_cell(cond), trigger_text(cond.rule), change)
+        )
+    known = any(c.state is not None for c in conds)
+    blocks = [T.RULES_SUMMARY.format(**counts) if known else T.RULES_NO_STATE]
+    sessions = [c.session for c in conds if c.session is not None]
+    if sessions:
+        held = sum(1 for c in conds if c.holding.holds)
+        applicable = sum(1 for c in conds if c.holding.verdict != Verdict.NOT_APPLICABLE)
+        blocks.append(T.RULES_HOLD.format(held=held, n=applicable, date=max(sessions).isoformat()))
+    waiting = holds_not_firing(conds)
+    if waiting is not None:
+        blocks.append(waiting)
+    table = Table(T.SIGNALS_HEADER, tuple(rows), ("l", "l", "l", "l", "l"))
     if state is None:
         return Reply(
-            title=T.SIGNALS_TITLE.format(date="—"), blocks=(summary, T.NO_STATE), table=table
+            title=T.SIGNALS_TITLE.format(date="—"), blocks=(*blocks, T.NO_STATE), table=table
         )
     return market_reply(
-        state, "signals", T.SIGNALS_TITLE.format(date=header_date(state)), [summary], table=table
+        state, "signals", T.SIGNALS_TITLE.format(date=header_date(state)), blocks, table=table
     )
 
 

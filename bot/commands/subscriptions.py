@@ -14,7 +14,9 @@ import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from bot.alerts import conditions_now
 from bot.commands.common import CommandError, find_rule
+from bot.commands.conditions import in_force_lines
 from bot.commands.context import CommandContext
 from bot.commands.parse import CommandRequest
 from bot.model import Level, MessageKind, Reply, Table, echo, levels_with
@@ -61,7 +63,9 @@ def _rule_filter(ctx: CommandContext, args: tuple[str, ...]) -> RuleFilter:
 
 
 def subscribe(req: CommandRequest, ctx: CommandContext) -> Reply:
-    """Alerts to this chat: for all rules, or the rules (or severities) named."""
+    """Alerts to this chat: for all rules, or the rules (or severities) named. The answer says
+    which of those rules' conditions hold now and which fire, so a condition already true is
+    not mistaken for one that will be announced."""
     destinations = _destinations(ctx, "subscribe")
     rules = _rule_filter(ctx, req.args)
     now = ctx.clock()
@@ -83,7 +87,13 @@ def subscribe(req: CommandRequest, ctx: CommandContext) -> Reply:
                 )
             )
     text = T.SUBSCRIBED_ALL if rules == "all" else T.SUBSCRIBED_SOME.format(rules=", ".join(rules))
-    return Reply(title=T.SUBSCRIBED_TITLE, blocks=(text, T.SUBSCRIBED_HINTS), command=req.line)
+    covered = [r for r in ctx.rules if rules == "all" or r.id in rules or r.severity in rules]
+    in_force = in_force_lines(conditions_now(ctx.state(), ctx.store, covered)) if covered else []
+    return Reply(
+        title=T.SUBSCRIBED_TITLE,
+        blocks=(text, *in_force, T.SUBSCRIBED_HINTS),
+        command=req.line,
+    )
 
 
 def unsubscribe(req: CommandRequest, ctx: CommandContext) -> Reply:

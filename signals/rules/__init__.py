@@ -4,6 +4,15 @@ The history path (a backtest, a catch-up) and the live path fold the same `step`
 same signal values, so they give identical events.
 """
 
+from signals.rules.holds import (
+    ConditionCheck,
+    Holding,
+    Phase,
+    Verdict,
+    cooldown_left,
+    holds_now,
+    phase_of,
+)
 from signals.rules.spec import (
     CONDITION_OPS,
     RULE_OPS,
@@ -24,16 +33,23 @@ __all__ = [
     "SEVERITIES",
     "TEMPLATE_FIELDS",
     "Condition",
+    "ConditionCheck",
     "Event",
+    "Holding",
+    "Phase",
     "RuleConfigError",
     "RuleRun",
     "RuleSpec",
     "RuleState",
     "Status",
     "Transition",
+    "Verdict",
+    "cooldown_left",
     "evaluate",
     "event_message",
+    "holds_now",
     "initial_state",
+    "phase_of",
     "render_message",
     "rule_inputs",
     "step",

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from bot.alerts.engine import Engine
-from bot.render import format_value
 from bot.storage.store import Store
 from bot.storage.tables import AlertRow, DeliveryRow, DestinationRow, RuleStateRow, Run
 from signals.indicators import SignalHistory
@@ -40,11 +39,22 @@ def evaluated(
     store.close()
 
 
+def _expected_state_cell(rule: RuleSpec, st: RuleState) -> str | None:
+    """The state cell for firing and waiting rules, from the stored fields (None: others)."""
+    if st.status.value == "firing":
+        return f"firing since {st.last_fired.isoformat()}"
+    if not st.armed and rule.kind == "crossing":
+        op = "<" if rule.op == "crosses_above" else ">"
+        return f"waiting to clear ({op} {rule.clear:g})"
+    return None
+
+
 def test_signals_show_each_rule_with_its_stored_state(
     state: MarketState, evaluated: Store, default_rules: list[RuleSpec]
 ) -> None:
     reply = ask(context(state, store=evaluated, rules=tuple(default_rules)), "signals")
     assert not reply.is_error and reply.table is not None
+    assert reply.table.header == ("Rule", "Holds now", "State", "Trigger", "Last change")
     assert [r[0] for r in reply.table.rows] == [r.id for r in default_rules]
     with evaluated.transaction() as s:
         stored = {r.rule_id: RuleState.from_dict(r.state) for r in s.scalars(select(RuleStateRow))}
@@ -54,48 +64,79 @@ def test_signals_show_each_rule_with_its_stored_state(
     counts = {"firing": 0, "pending": 0, "ok": 0}
     for rule in default_rules:
         cells = row(reply, rule.id)
-        status = stored[rule.id].status.value
-        counts[status] += 1
-        assert cells[1] == status
+        st = stored[rule.id]
+        counts[st.status.value] += 1
+        expected = _expected_state_cell(rule, st)
+        if expected is not None:
+            assert cells[2] == expected
+        elif st.status.value == "pending":
+            assert cells[2].startswith(("pending ", "cooling down"))
+        else:
+            assert cells[2] == "armed" or cells[2].startswith("cooling down, ")
         a = latest.get(rule.id)
         if a is not None:
             assert cells[4] == f"{a.transition} {a.session.isoformat()}"
             if a.transition == "fired" and rule.kind != "changes":
-                assert status == "firing"  # nothing resolved it since (a label change is
-                # an event of its own: that rule is ok again at once)
+                assert cells[2] == f"firing since {a.session.isoformat()}"  # nothing resolved
+                # it since (a label change is an event of its own: that rule is ok at once)
+    assert counts["firing"] > 0
     assert reply.blocks[0] == (
         f"{counts['firing']} firing · {counts['pending']} pending · {counts['ok']} ok"
     )
 
 
-def test_signals_values_and_triggers(
-    state: MarketState, evaluated: Store, default_rules: list[RuleSpec]
+def _demo_breadth(data: MarketData, n: int = 200) -> float:
+    """% of members whose last close is above the mean of their last n closes (all present)."""
+    window = data.closes[[t for t in data.universe.tickers if t in data.closes]].iloc[-n:]
+    used = window.loc[:, window.notna().all()]
+    return 100.0 * float((used.iloc[-1] > used.mean()).sum()) / used.shape[1]
+
+
+def _ret(data: MarketData, ticker: str, k: int = 63) -> float:
+    col = data.closes[ticker].to_numpy(dtype=float)
+    return 100.0 * (col[-1] / col[-1 - k] - 1.0)
+
+
+def test_signals_holds_now_against_an_independent_computation(
+    state: MarketState, evaluated: Store, default_rules: list[RuleSpec], demo_data: MarketData
 ) -> None:
     reply = ask(context(state, store=evaluated, rules=tuple(default_rules)), "signals")
-    snap = state.snapshot
-    assert row(reply, "breadth_broadening")[2:4] == (
-        format_value(snap.signals["breadth_200d"].value, "%"),
+    breadth = _demo_breadth(demo_data)
+    spread = _ret(demo_data, "RSP") - _ret(demo_data, "SPY")
+    small = _ret(demo_data, "IWM") - _ret(demo_data, "SPY")
+
+    def yes(flag: bool) -> str:
+        return "yes" if flag else "no"
+
+    assert row(reply, "breadth_broadening")[1:4:2] == (
+        f"{yes(breadth >= 65)} · {breadth:.1f}%",
         "≥ 65 (clears < 55)",
     )
+    assert row(reply, "breadth_narrowing")[1] == f"{yes(breadth <= 50)} · {breadth:.1f}%"
     assert row(reply, "breadth_narrowing")[3] == "≤ 50 (clears > 58)"
-    assert row(reply, "financials_over_tech")[2] == format_value(
-        snap.signals["sector_XLF"].value, "pp"
+    assert row(reply, "equal_weight_leading")[1] == f"{yes(spread >= 0)} · {spread:+.1f} pp"
+    assert row(reply, "small_caps_leading")[1] == f"{yes(small >= 0)} · {small:+.1f} pp"
+    label = state.snapshot.signals["rotation_regime"].details["label"]
+    assert row(reply, "regime_change")[1:4:2] == (f"n/a · {label}", "label changes")
+    held = int(breadth >= 65) + int(spread > 0)
+    assert row(reply, "broad_rotation")[1:4:2] == (
+        f"{yes(held == 2)} · {held} of 2",
+        "all 2 hold",
     )
-    assert row(reply, "regime_change")[2:4] == (
-        snap.signals["rotation_regime"].details["label"],
-        "label changes",
-    )
-    holds = int(snap.signals["breadth_200d"].value >= 65) + int(snap.signals["ew_vs_cw"].value > 0)
-    assert row(reply, "broad_rotation")[2:4] == (f"{holds} of 2", "all 2 hold")
+    holding = sum(1 for r in reply.table.rows if r[1].startswith("yes"))
+    assert reply.blocks[1] == f"{holding} of 13 conditions hold now ({state.as_of.date()})"
 
 
 def test_signals_before_any_evaluation(state: MarketState, default_rules: list[RuleSpec]) -> None:
     reply = ask(context(state, store=Store(), rules=tuple(default_rules)), "signals")
     assert reply.blocks[0].startswith("No rule states stored yet")
-    assert {r[1] for r in reply.table.rows} == {"—"}
+    assert {r[2] for r in reply.table.rows} == {"—"}
+    assert {r[1].split(" · ")[0] for r in reply.table.rows} <= {"yes", "no", "n/a"}
+    assert reply.blocks[1].endswith(f"conditions hold now ({state.as_of.date()})")
     assert ask(context(state), "signals").blocks == ("No alert rules are configured.",)
     waiting = ask(context(None, rules=tuple(default_rules)), "signals")
-    assert not waiting.is_error and {r[2] for r in waiting.table.rows} == {"—"}
+    assert not waiting.is_error and {r[1] for r in waiting.table.rows} == {"no data"}
+    assert waiting.blocks[-1] == "Market data is still loading. Try again in a minute."
 
 
 def _dead_letter(store: Store) -> None:
