@@ -58,6 +58,8 @@ SIGNAL_ALIASES: dict[str, str] = {
     "ew": "ew_vs_cw",
     "smallcaps": "smallcap_rs",
     "regime": "rotation_regime",
+    "nim": "bank_nim",
+    "fcf": "energy_fcf_yield",
 }
 #: Short names of signals in reply titles.
 CHART_NAMES: dict[str, str] = {
@@ -68,6 +70,8 @@ CHART_NAMES: dict[str, str] = {
     "ew_vs_cw": "RSP−SPY, 3 m",
     "smallcap_rs": "IWM−SPY, 3 m",
     "rotation_regime": "Broadening conditions met",
+    "bank_nim": "Bank net interest margin",
+    "energy_fcf_yield": "Energy FCF yield",
 }
 _JOINERS = ("vs", "vs.", "versus", "/", "against")
 
@@ -237,6 +241,20 @@ def _share_text(label: str, share: pd.Series) -> str:
     )  # fmt: skip
 
 
+def _mega7_text(state: MarketState, ytd: pd.Series, pp: pd.Series) -> str:
+    valid = pd.concat([ytd, pp], axis=1).dropna()
+    if valid.empty:
+        return T.CHART_MEGA7_NOW.format(pp="—", ytd="—", date="—", share="—")
+    day = valid.index[-1]
+    share = state.history.series("mega7_contribution").get(day)
+    return T.CHART_MEGA7_NOW.format(
+        pp=format_value(number(valid.iloc[-1, 1]), "pp"),
+        ytd=format_value(number(valid.iloc[-1, 0]), "%", signed=True),
+        date=pd.Timestamp(day).date().isoformat(),
+        share=format_value(number(share), "%") if share is not None else "—",
+    )
+
+
 def chart_command(req: CommandRequest, ctx: CommandContext) -> Reply:
     """`chart SUBJECT [vs SUBJECT] [WINDOW] [log]`: a ticker's price with its 50/200-day
     averages, the ratio of two tickers with its own, one or two signals, or (top10 /
@@ -273,6 +291,13 @@ def chart_command(req: CommandRequest, ctx: CommandContext) -> Reply:
             render = lambda: charts.concentration_chart(top, mega, cover, meta)  # noqa: E731
             command = "chart top10" + tail
             label = "Concentration: top 10 and Mega-7"
+        elif ids == ["mega7_contribution"]:
+            kind, alt = "mega7", T.CHART_ALT_MEGA7.format(window=span)
+            ytd = signal_window(state, "mega7_contribution.index_ytd", n)
+            pp = signal_window(state, "mega7_contribution.pp", n)
+            blocks.append(_mega7_text(state, ytd, pp))
+            render = lambda: charts.mega7_chart(ytd, pp, meta)  # noqa: E731
+            label = "Mega-7 contribution to the YTD return"
         else:
             kind = "signals"
             lines = [(CHART_NAMES.get(i, i), signal_window(state, i, n)) for i in ids]

@@ -24,10 +24,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from bot.commands.chart import CHART_WINDOWS
 from bot.commands.context import CommandContext
 from bot.commands.parse import COMMAND_WORDS
 from bot.commands.sector_names import NAMES, SECTORS, normalise
-from signals.periods import PeriodError, parse_period
+from signals.periods import LOOKBACKS, PeriodError, parse_period
 
 #: longest text read (a 5 kB message costs no more than a short one)
 MAX_TEXT = 200
@@ -100,7 +101,8 @@ SUBJECT_WORDS: dict[str, str] = {
         "nasdaq": "QQQ", "nasdaq 100": "QQQ", "dow": "DIA", "dow jones": "DIA",
         "apple": "AAPL", "microsoft": "MSFT", "nvidia": "NVDA", "amazon": "AMZN",
         "alphabet": "GOOGL", "google": "GOOGL", "meta": "META", "facebook": "META",
-        "tesla": "TSLA", "broadcom": "AVGO", "berkshire": "BRK-B",
+        "tesla": "TSLA", "broadcom": "AVGO", "berkshire": "BRK-B", "exxon": "XOM",
+        "jp morgan": "JPM", "mcdonalds": "MCD", "coke": "KO", "eli lilly": "LLY",
     }.items()
 }  # fmt: skip
 
@@ -125,6 +127,7 @@ _VS_WORDS = frozenset({"vs", "versus", "against", "compared", "compare", "than",
                        "outperform", "outperforming", "outperformed", "beat", "beating",
                        "relative"})  # fmt: skip
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_COUNTED = re.compile(r" (\d{1,2}) (year|month|week)s? ")
 _STRIP = "?!.,;:'\"()[]{}“”‘’"
 #: period phrases (normalised words) -> a period word; "last year" is computed
 _PERIOD_PHRASES: dict[str, str] = {
@@ -190,10 +193,16 @@ def _period(tokens: list[str], words: list[str], year: int | None) -> tuple[str 
             return period, day
     if year is not None and " last year " in text:
         return str(year - 1), day
+    for counted in _COUNTED.finditer(text):  # "over 5 years", "3 months"
+        lookback = f"{int(counted.group(1))}{counted.group(2)[0]}"
+        if lookback in LOOKBACKS:
+            return lookback, day
     return None, day
 
 
-def _subjects(tokens: list[str], words: list[str], columns: frozenset[str]) -> list[str]:
+def _subjects(
+    tokens: list[str], words: list[str], columns: frozenset[str], names: dict[str, str]
+) -> list[str]:
     """Tickers named in the text, in order: names and sector words first, then tickers."""
     found: list[tuple[int, str]] = []
     used: set[int] = set()
@@ -204,6 +213,8 @@ def _subjects(tokens: list[str], words: list[str], columns: frozenset[str]) -> l
             etf = SUBJECT_WORDS.get(gram)
             if etf is None and gram not in _NOT_SECTORS:
                 etf = NAMES.get(gram)
+            if etf is None and gram not in _NOT_SECTORS:
+                etf = names.get(gram)
             if etf is not None:
                 found.append((i, etf))
                 used |= set(range(i, i + n))
@@ -219,26 +230,73 @@ def _subjects(tokens: list[str], words: list[str], columns: frozenset[str]) -> l
     return subjects
 
 
-def _columns(ctx: CommandContext) -> tuple[frozenset[str], int | None]:
+#: words that end a company's name without naming it ("Exxon Mobil Corporation")
+_SUFFIX_WORDS = (
+    "inc incorporated corp corporation co company companies ltd plc holdings holding group "
+    "the class a b c sa nv ag se lp llc"
+)
+_NAME_SUFFIXES = frozenset(_SUFFIX_WORDS.split())
+
+
+#: company names that are also everyday words ("target", "first", "news"): never a subject
+_NOT_NAME_WORDS = (
+    "advanced analog applied arch automatic ball block capital cardinal church comfort "
+    "consolidated cooper crown delta digital equity everest expand extra fair federal first "
+    "flex global globe henry home host idex illinois interactive invitation iron jack live "
+    "martin monster news northern packaging principal progressive quest ralph raymond realty "
+    "regency regions republic royal snap southern state steel take target trade union "
+    "universal waste waters west western williams simon genuine insulet"
+)
+_NOT_NAMES = frozenset(_NOT_NAME_WORDS.split())
+
+
+def company_names(table: pd.DataFrame, columns: frozenset[str]) -> dict[str, str]:
+    """Everyday names of the universe's companies -> a ticker with prices: the whole name
+    without its legal suffix ("exxon mobil"), and its first word when no other company
+    starts with it and it is not an English word ("exxon", but not "american")."""
+    full: dict[str, str] = {}
+    first: dict[str, set[str]] = {}
+    for ticker, name in zip(table.index, table["name"], strict=True):
+        if str(ticker) not in columns or not isinstance(name, str):
+            continue
+        words = [w for w in normalise(name).split() if w not in _NAME_SUFFIXES]
+        if not words:
+            continue
+        key = " ".join(words)
+        if key not in _NOT_NAMES and not key[:1].isdigit():
+            full.setdefault(key, str(ticker))
+        first.setdefault(words[0], set()).add(str(ticker))
+    for word, tickers in first.items():
+        common = word in _COMMON or word in _NOT_NAMES or word in NAMES
+        if len(tickers) == 1 and len(word) >= 4 and not common:
+            full.setdefault(word, next(iter(tickers)))
+    return full
+
+
+def _columns(ctx: CommandContext) -> tuple[frozenset[str], dict[str, str], int | None]:
     state = ctx.state()
     if state is None:
-        return frozenset(), None
+        return frozenset(), {}, None
     columns = ctx.cache.get(
         ("intent_columns",), state, lambda: frozenset(str(c) for c in state.data.closes.columns)
     )
-    return columns, pd.Timestamp(state.snapshot.as_of).year
+    names = ctx.cache.get(
+        ("intent_names",), state, lambda: company_names(state.data.universe.table, columns)
+    )
+    return columns, names, pd.Timestamp(state.snapshot.as_of).year
 
 
-def intent_lines(text: str, ctx: CommandContext, n: int = 6) -> list[str]:
+def intent_lines(text: str, ctx: CommandContext, n: int = 6, named: bool = False) -> list[str]:
     """Up to `n` command lines that may answer `text`, best first; [] when nothing matches.
-    Unchecked: some may not run (the dispatcher keeps those that do)."""
+    `named`: only lines about tickers the text names. Unchecked: some may not run (the
+    dispatcher keeps those that do)."""
     tokens = _unaddressed(text[:MAX_TEXT].split())[:MAX_WORDS]
     words = normalise(" ".join(tokens)).split()[:MAX_WORDS]
     if not words:
         return []
-    columns, year = _columns(ctx)
+    columns, names, year = _columns(ctx)
     period, day = _period(tokens, words, year)
-    subjects = _subjects(tokens, words, columns)
+    subjects = _subjects(tokens, words, columns, names)
     chart_cue = bool(_CHART_WORDS & set(words))
     versus = bool(_VS_WORDS & set(words))
     scored: list[tuple[float, int, str]] = []
@@ -246,30 +304,36 @@ def intent_lines(text: str, ctx: CommandContext, n: int = 6) -> list[str]:
     def add(score: float, line: str) -> None:
         scored.append((score, len(scored), line))
 
-    for p in PHRASES:
+    for p in () if named else PHRASES:
         if _contains(words, p.words):
             extra = day if p.takes == "date" else (period or "") if p.takes == "period" else ""
             line = f"{p.command} {extra}".strip()
             add(1.0 + len(p.words) - _GENERIC.get(p.command, 0.0), line)
     with_period = f" {period}" if period else ""
+    span = with_period if period in CHART_WINDOWS else ""
     if len(subjects) >= 2:
         a, b = subjects[0], subjects[1]
         add(3.5 + versus, f"compare {a} {b}{with_period}")
         if chart_cue:
-            add(5.0, f"chart {a} vs {b}")
+            add(5.0, f"chart {a} vs {b}{span}")
         if len(subjects) > 2 and not versus:
             add(3.0, f"return {' '.join(subjects[:12])}{with_period}")
     elif subjects:
         a = subjects[0]
         if chart_cue:
-            add(5.0, f"chart {a}")
+            add(5.0, f"chart {a}{span}")
         if a in SECTORS:
             add(3.0 + (period is None), f"sector {a}{' ' + day if day else ''}")
         add(4.5 if period else 1.8, f"return {a}{with_period}")
         if not chart_cue:
-            add(1.5, f"chart {a}")
-    elif chart_cue and period is None:
-        add(1.5, "chart RSP vs SPY")
+            add(1.5, f"chart {a}{span}")
+    elif named:
+        pass
+    elif chart_cue and (period is None or span):
+        add(1.5, f"chart RSP vs SPY{span}")
+    elif period and not scored:  # "what happened in 2022?"
+        add(1.0, f"return SPY RSP IWM{with_period}")
+        add(0.9, f"mega7 {period}")
     scored.sort(key=lambda s: (-s[0], s[1]))
     lines: list[str] = []
     for _, _, line in scored:

@@ -79,6 +79,10 @@ def _name(token: str) -> str:
     return unicodedata.normalize("NFKC", token).lower().rstrip(_TRAILING)
 
 
+#: command names people type in two words: ("top", "10") is `top10`
+_SPLIT_NAMES = frozenset({("top", "10"), ("mega", "7"), ("mag", "7"), ("magnificent", "7")})
+
+
 def parse_command(
     text: str | None,
     *,
@@ -115,4 +119,6 @@ def parse_command(
     if not NAME.fullmatch(name):
         return ParseError("bad_name", raw, echo(first))
     args = tuple(a[:MAX_ARG] for a in tokens[1 : 1 + MAX_ARGS])
+    if args and (name, args[0].lower()) in _SPLIT_NAMES:  # "top 10", "mega 7"
+        name, args = name + args[0].lower(), args[1:]
     return CommandRequest(name, args, raw)

@@ -154,16 +154,6 @@ def _breadth_panel(ax: Axes, b200: pd.Series, b50: pd.Series) -> None:
     _legend(ax)
 
 
-def breadth_chart(b200: pd.Series, b50: pd.Series, meta: ChartMeta) -> bytes:
-    """% of members above their 200- and 50-day averages, with the 65 and 50 lines."""
-    fig, (ax,) = _figure()
-    _title(ax, "Breadth: members above their moving average")
-    _breadth_panel(ax, b200, b50)
-    _dated(ax)
-    _corners(fig, meta)
-    return _png(fig)
-
-
 def normalised_ratio(a: pd.Series, b: pd.Series | None) -> pd.Series:
     """a / b rebased to 100 at the first session where both have a close (a alone if b is
     None); NaN where either is missing."""
@@ -186,23 +176,6 @@ def _ratio_panel(ax: Axes, ratio: pd.Series, label: str, sma: int = 50) -> None:
     if ratio.dropna().empty:
         _empty(ax, ratio.index)
     _legend(ax)
-
-
-def ratio_chart(
-    a: pd.Series, b: pd.Series | None, a_name: str, b_name: str | None, meta: ChartMeta
-) -> bytes:
-    """a / b (e.g. RSP / SPY) rebased to 100, with its 50-day average; rising = a leads.
-    With b None, a's own price rebased."""
-    relative = b is not None and b_name is not None
-    label = f"{a_name} / {b_name}" if relative else a_name
-    fig, (ax,) = _figure()
-    _title(
-        ax, f"{a_name} vs {b_name}: ratio, up = {a_name} leads" if relative else f"{a_name} price"
-    )
-    _ratio_panel(ax, normalised_ratio(a, b if relative else None), label)
-    _dated(ax)
-    _corners(fig, meta)
-    return _png(fig)
 
 
 def sector_bars(
@@ -459,6 +432,31 @@ def concentration_chart(
     ax.set_ylim(0, max(10.0, float(finite.max()) * 1.15) if not finite.empty else 100)
     if finite.empty:
         _empty(ax, top10.index)
+    _legend(ax)
+    _dated(ax)
+    _corners(fig, meta)
+    return _png(fig)
+
+
+def mega7_chart(index_ytd: pd.Series, mega7_pp: pd.Series, meta: ChartMeta) -> bytes:
+    """The cap-weighted year-to-date return of the members and the part of it that came from
+    the Mega-7, both in percentage points; each January both start again from zero. Points
+    rather than the seven's share, which explodes whenever the index is near flat."""
+    fig, (ax,) = _figure()
+    _title(ax, "Mega-7 contribution to the year-to-date return")
+    for series, colour, label, unit, width in (
+        (index_ytd, "#333333", "All members", "%", 1.8),
+        (mega7_pp, ORANGE, "Mega-7's part", " pp", 2.4),
+    ):
+        suffix = _last(series, "+.1f")
+        ax.plot(series.index, series.to_numpy(dtype=float), color=colour, lw=width,
+                label=label + suffix + unit * bool(suffix))  # fmt: skip
+    ax.fill_between(mega7_pp.index, 0, mega7_pp.to_numpy(dtype=float), color=ORANGE,
+                    alpha=0.25, lw=0)  # fmt: skip
+    _reference(ax, 0, "0")
+    ax.set_ylabel("YTD return, % (resets each January)", fontsize=LABEL_PT)
+    if pd.concat([index_ytd, mega7_pp]).dropna().empty:
+        _empty(ax, index_ytd.index)
     _legend(ax)
     _dated(ax)
     _corners(fig, meta)

@@ -226,6 +226,27 @@ def test_concentration_chart_draws_top10_mega7_and_thin_caps(
     assert "Mega-7 share of member cap" in "\n".join(reply.blocks)
 
 
+def test_mega7_chart_draws_points_not_the_share_that_explodes_near_flat(
+    state: MarketState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn = Drawn(monkeypatch, "mega7_chart")
+    reply = ask(context(state, charts=True), "chart mega7 3y")
+    ytd, pp, _meta = drawn.args
+    assert len(ytd) == len(pp) == 756
+    frame = state.history.frame("mega7_contribution").loc[ytd.index]
+    assert ytd.to_numpy() == pytest.approx(frame["index_ytd"].to_numpy(), nan_ok=True)
+    assert pp.to_numpy() == pytest.approx(frame["pp"].to_numpy(), nan_ok=True)
+    # the share the signal reports is the ratio of the two lines drawn, where it is defined
+    shown = frame["value"].notna()
+    assert shown.any() and (ytd[shown].abs() >= 0.5).all()
+    assert (100 * pp[shown] / ytd[shown]).to_numpy() == pytest.approx(frame["value"][shown])
+    # each January both lines start again near zero
+    firsts = [g.index[0] for _, g in ytd.dropna().groupby(ytd.dropna().index.year)][1:]
+    assert firsts and all(abs(ytd[d]) < 10 for d in firsts)
+    text = "\n".join(reply.blocks)
+    assert "year-to-date return" in text and "each January" in text
+
+
 # --- PNGs and the cache -----------------------------------------------------------------------
 
 
@@ -238,6 +259,7 @@ LINES = (
     "chart XLE 1y",
     "chart regime max",
     "chart ew vs smallcaps 6m",
+    "chart mega7 3y",
 )
 
 

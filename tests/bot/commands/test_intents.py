@@ -146,7 +146,16 @@ def test_the_misleading_old_suggestions_are_gone(state: MarketState) -> None:
     ctx = context(state)
     assert "chart is the market doing?" not in suggestions(ask(ctx, "what is the market doing?"))
     assert "unsubscribe" not in suggestions(ask(ctx, "top ten"))
-    assert suggestions(ask(ctx, "mag 7")) == ["mega7"]  # not "mega7 7", which is refused
+    for two_words, title in (("mag 7", "Mega-7"), ("mega 7", "Mega-7"), ("top 10", "Top-10")):
+        reply = ask(ctx, two_words)  # answered, not refused as "mega7 7"
+        assert not reply.is_error and reply.title.startswith(title), (two_words, reply.title)
+
+
+def test_company_names_and_counted_windows_become_runnable_commands(state: MarketState) -> None:
+    ctx = context(state)
+    assert suggestions(ask(ctx, "compare apple and microsoft"))[0] == "compare AAPL MSFT"
+    assert suggestions(ask(ctx, "chart of nvidia over 3 years"))[0] == "chart NVDA 3y"
+    assert "return SPY RSP IWM 2025" in suggestions(ask(ctx, "what happened in 2025"))
 
 
 def test_typos_keep_the_arguments_only_when_they_run(state: MarketState) -> None:

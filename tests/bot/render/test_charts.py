@@ -51,9 +51,10 @@ def _all_charts(meta: ChartMeta) -> dict[str, bytes]:
     b200, b50 = _breadth(3), _breadth(4)
     bars = [(f"X{i}", float(v)) for i, v in enumerate(np.linspace(-8, 12, 12))] + [("XLK", None)]
     return {
-        "breadth": charts.breadth_chart(b200, b50, meta),
-        "ratio": charts.ratio_chart(a, b, "RSP", "SPY", meta),
-        "price": charts.ratio_chart(a, None, "SPY", None, meta),
+        "breadth": charts.breadth_price_chart(b200, b50, charts.with_averages(a, None), meta),
+        "ratio": charts.ratio_lines_chart(charts.with_averages(a / b, None), "RSP", "SPY", meta),
+        "price": charts.price_chart(charts.with_averages(a, None), "SPY", meta),
+        "mega7": charts.mega7_chart(a / 10, b / 20, meta),
         "bars": charts.sector_bars(bars, meta, "3-month return vs XLK (pp)"),
         "sector": charts.sector_chart(a, b, "XLF", "XLK", b200, meta),
         "sector_no_breadth": charts.sector_chart(a, b, "IWM", "XLK", None, meta),
@@ -73,11 +74,12 @@ def test_every_chart_is_a_phone_sized_png_with_content(rendered: dict[str, bytes
         px = _pixels(png)
         ink = (px.min(axis=-1) < 0.9).mean()  # share of pixels that are not (near) white
         assert 0.01 < ink < 0.6, (name, ink)
-        assert _near(px, charts.BLUE) > 300, name  # the data is drawn, not just the axes
+        drawn = _near(px, charts.BLUE) + _near(px, charts.ORANGE)
+        assert drawn > 300, name  # the data is drawn, not just the axes
 
 
 def test_simulated_is_stamped_in_red_top_right(rendered: dict[str, bytes]) -> None:
-    plain = _pixels(charts.breadth_chart(_breadth(3), _breadth(4), META))
+    plain = _pixels(charts.signals_chart([("b", _breadth(3))], "%", META, "Breadth", breadth=True))
     stamped = _pixels(rendered["breadth"])
     corner = (slice(0, 45), slice(700, 1000))
     assert _near(stamped[corner], charts.RED, 0.15) > 50
@@ -88,9 +90,11 @@ def test_charts_survive_missing_data() -> None:
     empty = pd.Series(dtype=float, index=pd.DatetimeIndex([]))
     nan = _series(1) * np.nan
     for png in (
-        charts.breadth_chart(empty, empty, META),
-        charts.breadth_chart(nan, nan, META),
-        charts.ratio_chart(nan, _series(2), "A", "B", META),
+        charts.breadth_price_chart(empty, empty, charts.with_averages(empty, None), META),
+        charts.breadth_price_chart(nan, nan, charts.with_averages(nan, None), META),
+        charts.ratio_lines_chart(charts.with_averages(nan / _series(2), None), "A", "B", META),
+        charts.mega7_chart(nan, nan, META),
+        charts.mega7_chart(empty, empty, META),
         charts.sector_bars([("A", None), ("B", None)], META, "nothing"),
         charts.sector_chart(nan, nan, "A", "B", nan, META),
         charts.snapshot_chart(nan, nan, nan, nan, META),
