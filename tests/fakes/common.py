@@ -263,7 +263,9 @@ class RateCaps:
                 times.popleft()
             if len(times) >= cap.limit:
                 oldest_blocking = times[len(times) - cap.limit]
-                return CapHit(cap, oldest_blocking + window - now)
+                # never 0: at the window's edge the float sum can round to 0 while the
+                # request still counts as inside it
+                return CapHit(cap, max(oldest_blocking + window - now, 1e-9))
         return None
 
     def note(self, method: str, chat_id: str | None, now: float) -> None:
