@@ -9,10 +9,14 @@ read the same numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from signals.universe import Universe
+
+if TYPE_CHECKING:  # a runtime import would load signals.sources, which imports this module
+    from signals.sources.fundamentals import Fundamentals
 
 #: Sector SPDR ETF -> GICS sector name (the 11 GICS sectors).
 SECTOR_ETFS: dict[str, str] = {
@@ -55,6 +59,8 @@ class MarketData:
         ``trailing_pe``, ``forward_pe`` (NaN where absent, never invented).
     source: the source's name (``demo``, ``yahoo``, ``files``).
     simulated: True for the bundled simulated market; shown wherever numbers are shown.
+    fundamentals: optional published figures (bank margin, members' trailing cash flow and
+        earnings), each used only from its publication date (`signals.sources.fundamentals`).
     """
 
     closes: pd.DataFrame
@@ -63,6 +69,7 @@ class MarketData:
     valuations: pd.DataFrame | None = None
     source: str = "files"
     simulated: bool = False
+    fundamentals: Fundamentals | None = None
 
     def up_to(self, as_of: pd.Timestamp) -> MarketData:
         """The same data cut at `as_of` (inclusive): nothing after it is visible."""

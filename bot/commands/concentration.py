@@ -6,7 +6,7 @@ ten and their weights, the top-ten share, and the cap coverage behind them (comp
 cap of the member companies, and the oldest cap snapshot used). `cap_lines` is the coverage
 line, plus a warning line when the caps are partial or old, that every concentration or
 Mega-7 answer shows. P/E ratios are shown with their source and date, or the one-line
-reason there are none: never invented.
+reason there are none: never invented; the bottom-up P/E with the members it covers.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from bot.commands.common import (
     state_on,
 )
 from bot.commands.context import CommandContext
+from bot.commands.fundamentals import bottom_up_pe
 from bot.commands.parse import CommandRequest
 from bot.model import Reply, Table
 from bot.render import cap_lines, format_percent, format_ratio, format_value
@@ -124,9 +125,14 @@ def valuation(req: CommandRequest, ctx: CommandContext) -> Reply:
     }
     blocks: list[str] = []
     table = None
+    bottom_up = bottom_up_pe(state)
     if session is None or all(v is None for v in values.values()):
         when = session.isoformat() if session is not None else header_date(state)
-        blocks.append(T.VALUATION_NONE.format(date=when, source=state.snapshot.source))
+        if bottom_up.row is None:
+            blocks.append(T.VALUATION_NONE.format(date=when, source=state.snapshot.source))
+        else:
+            blocks.append(T.VALUATION_NO_ETF.format(date=when, source=state.snapshot.source))
+            table = Table(T.VALUATION_HEADER, (bottom_up.row,), ("l", "r", "r", "r"))
     else:
         dates = ctx.cache.get(
             ("valuation-dates", session), state, lambda: _valuation_dates(state, session)
@@ -142,6 +148,8 @@ def valuation(req: CommandRequest, ctx: CommandContext) -> Reply:
                     max(known).isoformat() if known else "—",
                 )
             )
+        if bottom_up.row is not None:
+            rows.append(bottom_up.row)
         table = Table(T.VALUATION_HEADER, tuple(rows), ("l", "r", "r", "r"))
         gap = None if reading is None else number(reading.value)
         gap_text = (
@@ -150,6 +158,7 @@ def valuation(req: CommandRequest, ctx: CommandContext) -> Reply:
             else T.VALUATION_NO_GAP
         )
         blocks.append(T.VALUATION_SOURCE.format(source=source, gap=gap_text))
+    blocks.extend(bottom_up.lines)
     blocks.append(freshness_line(state))
     return market_reply(
         state,

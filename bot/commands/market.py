@@ -35,6 +35,7 @@ from bot.commands.common import (
     window,
 )
 from bot.commands.context import CommandContext
+from bot.commands.fundamentals import sector_lines
 from bot.commands.parse import CommandRequest
 from bot.commands.sector_names import SECTORS, resolve_sector, suggest_sectors
 from bot.model import Button, Reply, Table, echo
@@ -302,6 +303,7 @@ def sector(req: CommandRequest, ctx: CommandContext) -> Reply:
         )
     else:
         blocks.append(T.SECTOR_NO_BREADTH.format(etf=etf))
+    blocks.extend(sector_lines(state, etf))
     blocks.append(freshness_line(state))
     bench = "SPY" if etf == "XLK" else "XLK"
     n = ctx.options.chart_sessions

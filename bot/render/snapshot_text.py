@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.render.coverage import partial_caps_notes
+from bot.render.fundamentals_notes import fundamentals_notes
 from bot.render.numbers import format_coverage, format_delta, format_value
 from bot.render.texts import SIMULATED, STALE_HEADER, signal_label, signal_unit
 from signals.snapshot import MarketSnapshot
@@ -46,6 +47,7 @@ def format_snapshot(snap: MarketSnapshot) -> str:
             f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}"
         )
     notes = partial_caps_notes(snap.signals, fresh.last_session or snap.as_of)
+    notes += fundamentals_notes(snap.signals)
     if notes:
         lines += ["", *notes]
     regime = snap.signals.get("rotation_regime")

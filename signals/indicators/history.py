@@ -33,6 +33,7 @@ from signals.indicators.caps import (
     member_companies,
     top_share,
 )
+from signals.indicators.fundamentals import COUNT_DETAILS, fundamental_frames
 from signals.indicators.json_values import json_safe
 from signals.indicators.members import Members
 from signals.indicators.params import SignalParams
@@ -55,8 +56,9 @@ MEGA_SEVEN_TICKERS: tuple[str, ...] = (
 #: Panels up to this many cells compute the cap half on a second thread (see compute_signals).
 PARALLEL_CELLS = 6_000_000
 #: Details that are counts: reported as integers.
-_COUNT_DETAILS = frozenset(
-    {"above", "used", "companies_used", "missing_caps", "caps_used", "member_companies"}
+_COUNT_DETAILS = (
+    frozenset({"above", "used", "companies_used", "missing_caps", "caps_used", "member_companies"})
+    | COUNT_DETAILS
 )
 
 
@@ -198,6 +200,15 @@ def compute_signals(data: MarketData, params: SignalParams = SignalParams()) -> 
         **etf,
         "valuation": _frame(sessions, valuation_columns(sessions, data.valuations)),
     }
+    fundamentals, bottom_up_pe = fundamental_frames(
+        sessions,
+        company_caps,
+        frames["top10_share"]["member_companies"].to_numpy(),
+        data.universe,
+        data.fundamentals,
+    )
+    frames["valuation"] = pd.concat([frames["valuation"], bottom_up_pe], axis=1)
+    frames.update(fundamentals)
     frames["rotation_regime"] = regime_columns(sessions, frames, params)
     return SignalHistory(frames=frames, company_caps=company_caps, params=params)
 

@@ -1,7 +1,8 @@
 """Price sources: yahoo (yfinance), files (CSV/Parquet), demo (bundled simulated market).
 
 `open_source` is the one place that turns a source name plus the shared data flags into a
-`PriceSource`; `load_market` adds the universe and the optional snapshot files on top.
+`PriceSource`; `load_market` adds the universe, the optional snapshot files and the
+fundamentals on top.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ class DataSpec:
     demo_years: int = 7
     #: pin the simulated market's last session (default: the last completed session)
     demo_end: pd.Timestamp | None = None
+    #: fundamentals files (``date,series,value[,period_end]``); each replaces a source's series
+    fundamentals: Sequence[Path] = field(default_factory=tuple)
+    #: the contact the SEC requires in the User-Agent (yahoo source); None: no SEC figures
+    sec_user_agent: str | None = None
 
 
 def open_source(spec: DataSpec) -> PriceSource:
@@ -94,9 +99,23 @@ def load_market(spec: DataSpec, end: pd.Timestamp | None = None) -> MarketData:
         from signals.sources.files import load_cap_snapshots
 
         data = replace(data, caps=load_cap_snapshots(spec.shares))
+    data = _with_fundamentals(data, spec)
     _require_priced_members(data, spec, end)
     _name_unpriced(data)
     return data
+
+
+def _with_fundamentals(data: MarketData, spec: DataSpec) -> MarketData:
+    """The source's fundamentals (`signals.sources.with_fundamentals`)."""
+    from signals.sources.fundamentals import FundamentalsSpec
+    from signals.sources.with_fundamentals import attach_fundamentals
+
+    wanted = FundamentalsSpec(
+        files=tuple(Path(p) for p in spec.fundamentals),
+        cache_dir=Path(spec.cache_dir),
+        sec_user_agent=spec.sec_user_agent,
+    )
+    return attach_fundamentals(data, spec.source, wanted)
 
 
 def _require_priced_members(data: MarketData, spec: DataSpec, end: pd.Timestamp | None) -> None:

@@ -2,8 +2,9 @@
 
 It lets every command run offline and gives every default alert rule something to fire on:
 about 500 fictional members (plus the seven mega-cap tickers) in the 11 GICS sectors, their
-market caps, P/E snapshots for SPY and IWM, and the benchmark and sector ETFs built from the
-members. See `signals.sources.demo_market` for the model and the scenario.
+market caps, P/E snapshots for SPY and IWM, the benchmark and sector ETFs built from the
+members, and simulated fundamentals (`signals.sources.demo_fundamentals`). See
+`signals.sources.demo_market` for the model and the scenario.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import pandas as pd
 
 from signals.calendar import last_completed_session, sessions
 from signals.market import MarketData
+from signals.sources.demo_fundamentals import simulated_fundamentals
 from signals.sources.demo_market import SimulatedMarket, generate
+from signals.sources.fundamentals import Fundamentals
 from signals.universe import Universe, members_from_frame
 
 #: Fewer years would lose the early scenario phases and the 200-session warm-up.
@@ -38,6 +41,7 @@ class DemoSource:
     simulated: bool = field(default=True, init=False)
     _market: SimulatedMarket | None = field(default=None, init=False, repr=False)
     _universe: Universe | None = field(default=None, init=False, repr=False)
+    _fundamentals: Fundamentals | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.years < MIN_YEARS:
@@ -59,8 +63,14 @@ class DemoSource:
             valuations=market.valuations,
             source=self.name,
             simulated=True,
+            fundamentals=self._simulated_fundamentals(market),
         )
         return data if end is None else data.up_to(pd.Timestamp(end))
+
+    def _simulated_fundamentals(self, market: SimulatedMarket) -> Fundamentals:
+        if self._fundamentals is None:
+            self._fundamentals = simulated_fundamentals(market, self.seed)
+        return self._fundamentals
 
     def _generate(self) -> tuple[SimulatedMarket, Universe]:
         if self._market is None or self._universe is None:

@@ -152,7 +152,7 @@ def test_valuation_on_the_demo_shows_pe_with_source_and_date(state: MarketState)
 def test_valuation_without_snapshots_says_why_in_one_line(demo_data: MarketData) -> None:
     from dataclasses import replace
 
-    bare = state_from_data(replace(demo_data, valuations=None))
+    bare = state_from_data(replace(demo_data, valuations=None, fundamentals=None))
     reply = ask(context(bare), "valuation")
     assert reply.table is None and not reply.is_error
     assert reply.blocks[0].startswith("No P/E on or before ") and "\n" not in reply.blocks[0]

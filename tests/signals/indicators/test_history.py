@@ -526,6 +526,8 @@ def test_ids_in_design_order_and_series_errors_name_valid_ids() -> None:
         "mega7_contribution",
         *(f"sector_{e}" for e in SECTOR_SIGNAL_ETFS),
         "valuation",
+        "bank_nim",
+        "energy_fcf_yield",
         "rotation_regime",
     ]
     with pytest.raises(KeyError, match="valid ids: breadth_200d, breadth_50d"):
