@@ -1,8 +1,14 @@
 """One folder per chat platform (sender, chat front-end, renderers) and the registry of them."""
 
-from bot.platforms.chat_common import ContextFactory, Wiring
+from bot.platforms.chat_common import ContextFactory, WebRoute, Wiring
 from bot.platforms.console.chat import CONSOLE_CALLER, ChartFolder, answer_line
-from bot.platforms.registry import PLATFORMS, Platform, build_chat_adapters, build_senders
+from bot.platforms.registry import (
+    PLATFORMS,
+    Platform,
+    build_chat_adapters,
+    build_senders,
+    web_routes,
+)
 
 __all__ = [
     "CONSOLE_CALLER",
@@ -10,8 +16,10 @@ __all__ = [
     "ChartFolder",
     "ContextFactory",
     "Platform",
+    "WebRoute",
     "Wiring",
     "answer_line",
     "build_chat_adapters",
     "build_senders",
+    "web_routes",
 ]

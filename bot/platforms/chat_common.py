@@ -16,15 +16,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from aiohttp import web
+
 from bot.commands import Caller, CommandContext, Dispatcher
 from bot.config import Secrets, Settings
 from bot.delivery import Adapter, DestinationCheck
 from bot.model import Address, AlertGroup, PartCallback, SendResult, TextMessage
+from bot.storage import UpdateClaims
 
 log = logging.getLogger(__name__)
 
 #: makes the command context for one caller: the app passes `app.context.for_caller`
 ContextFactory = Callable[[Caller], CommandContext]
+#: an aiohttp handler a chat front-end serves on the bot's web (health) port
+WebRoute = Callable[[web.Request], Awaitable[web.StreamResponse]]
 FIRST_DELAY = 1.0
 MAX_DELAY = 60.0
 
@@ -41,6 +46,8 @@ class Wiring:
     dispatcher: Dispatcher = field(default_factory=Dispatcher)
     stdin: TextIO | None = None
     stdout: TextIO | None = None
+    #: where incoming updates are claimed, so each is handled once across replicas
+    claims: UpdateClaims | None = None
 
 
 class Connector:
@@ -101,6 +108,10 @@ class ChatAdapter(Adapter):
     (`self._sender`), on the same client and limiter the replies use."""
 
     _sender: Adapter
+
+    def web_routes(self) -> dict[str, WebRoute]:
+        """POST routes this front-end needs on the bot's web port (a webhook), by path."""
+        return {}
 
     async def send(
         self,

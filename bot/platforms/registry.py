@@ -16,7 +16,8 @@ from bot.commands import Dispatcher
 from bot.config import Secrets, Settings
 from bot.delivery import Adapter, SendLimiter
 from bot.platforms import console, slack, telegram
-from bot.platforms.chat_common import ContextFactory, Wiring
+from bot.platforms.chat_common import ChatAdapter, ContextFactory, WebRoute, Wiring
+from bot.storage import UpdateClaims
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,18 @@ def build_chat_adapters(
     dispatcher: Dispatcher,
     senders: dict[str, Adapter],
     stdin: TextIO | None = None,
+    claims: UpdateClaims | None = None,
 ) -> list[Adapter]:
     """The chat front-ends whose tokens are present; the console's when there is none and
-    stdin is a terminal. `dispatcher` runs their commands (with the app's middleware)."""
+    stdin is a terminal. `dispatcher` runs their commands (with the app's middleware);
+    `claims` makes each incoming update handled once across replicas."""
     wiring = Wiring(
-        settings, secrets, context_for=context_for, dispatcher=dispatcher, stdin=stdin or sys.stdin
+        settings,
+        secrets,
+        context_for=context_for,
+        dispatcher=dispatcher,
+        stdin=stdin or sys.stdin,
+        claims=claims,
     )
     adapters: list[Adapter] = []
     for fallback in (False, True):
@@ -72,3 +80,12 @@ def build_chat_adapters(
                 if chat is not None:
                     adapters.append(chat)
     return adapters
+
+
+def web_routes(adapters: list[Adapter]) -> dict[str, WebRoute]:
+    """The POST routes the chat front-ends need on the bot's web port, by path."""
+    routes: dict[str, WebRoute] = {}
+    for adapter in adapters:
+        if isinstance(adapter, ChatAdapter):
+            routes.update(adapter.web_routes())
+    return routes

@@ -600,6 +600,8 @@ class FakeServer:
             return web.json_response({"ok": False, "error": problem}, status=400)
         if hasattr(result, "to_json"):
             result = result.to_json()
+        elif isinstance(result, list):
+            result = [r.to_json() if hasattr(r, "to_json") else r for r in result]
         return web.json_response({"ok": True, "result": result}, dumps=_dumps)
 
     # -- platform hooks ----------------------------------------------------------------------

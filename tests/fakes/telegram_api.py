@@ -41,6 +41,7 @@ from tests.fakes.common import (
     reset,
 )
 from tests.fakes.server import FakeServer, run_cli
+from tests.fakes.telegram_webhook import DeliveryPlan, WebhookAttempt, WebhookDelivery
 
 TEST_TOKEN = "123456789:TEST-fake-telegram-token"
 
@@ -300,7 +301,15 @@ class FakeTelegram(FakeServer):
 
     kind = "telegram"
     presets = PRESETS
-    control_calls = FakeServer.control_calls | {"push_message", "push_command", "push_callback"}
+    control_calls = FakeServer.control_calls | {
+        "push_message",
+        "push_command",
+        "push_callback",
+        "deliver_to",
+        "webhook_info",
+        "webhook_attempts",
+        "webhook_in_flight",
+    }
 
     def __init__(
         self,
@@ -340,6 +349,7 @@ class FakeTelegram(FakeServer):
             "close": self._true,
         }
         self._handlers = {name.lower(): (name, fn) for name, fn in handlers.items()}
+        self._webhook_out = WebhookDelivery(self._lock)
         self._reset_state()
 
     # -- addresses ---------------------------------------------------------------------------
@@ -370,6 +380,8 @@ class FakeTelegram(FakeServer):
             self._webhook: dict[str, Any] | None = None
             self._files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, bytes)
             self._poll_generation = 0
+            if hasattr(self, "_webhook_out"):
+                self._webhook_out.reset()
 
     @property
     def updates(self) -> list[dict[str, Any]]:
@@ -456,6 +468,7 @@ class FakeTelegram(FakeServer):
             update = {"update_id": next(self._update_ids), "message": message}
             self._updates.append(update)
         self._bump()
+        self._pump()
         return update
 
     def push_command(
@@ -508,6 +521,7 @@ class FakeTelegram(FakeServer):
             update = {"update_id": next(self._update_ids), "callback_query": query}
             self._updates.append(update)
         self._bump()
+        self._pump()
         return update
 
     # -- routing -----------------------------------------------------------------------------
@@ -804,12 +818,28 @@ class FakeTelegram(FakeServer):
         return self._ok(True)
 
     def _set_webhook(self, params: dict[str, Any], *_: Any) -> Answer:
+        connections = int(params.get("max_connections") or 40)
+        if not 1 <= connections <= 100:
+            return self._bad_request("bad webhook: max_connections must be 1-100")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            return self._bad_request("secret token contains unallowed characters")
         with self._lock:
             url = params.get("url") or ""
-            secret = params.get("secret_token")
-            self._webhook = {"url": url, "secret_token": secret} if url else None
+            self._webhook = (
+                {
+                    "url": url,
+                    "secret_token": secret,
+                    "allowed_updates": params.get("allowed_updates"),
+                    "max_connections": connections,
+                }
+                if url
+                else None
+            )
             if params.get("drop_pending_updates"):
                 self._updates.clear()
+        self._webhook_out.set_connections(connections)
+        self._pump()
         return self._ok(True)
 
     def _delete_webhook(self, params: dict[str, Any], *_: Any) -> Answer:
@@ -818,6 +848,69 @@ class FakeTelegram(FakeServer):
             if params.get("drop_pending_updates"):
                 self._updates.clear()
         return self._ok(True)
+
+    # -- webhook mode: the fake POSTs updates to the bot (tests/fakes/telegram_webhook.py) ----
+
+    def deliver_to(
+        self,
+        urls: str | list[str],
+        *,
+        duplicate_every: int = 0,
+        late_every: int = 0,
+        timeout: float = 5.0,
+        retry_delay: float = 0.2,
+        max_attempts: int = 5,
+    ) -> None:
+        """While a webhook is set, POST each update to `urls` (round-robin) instead of the
+        registered URL; see `DeliveryPlan` for the other knobs. Updates already queued go
+        out at once."""
+        plan = DeliveryPlan(
+            tuple([urls] if isinstance(urls, str) else urls),
+            duplicate_every,
+            late_every,
+            timeout,
+            retry_delay,
+            max_attempts,
+        )
+        with self._lock:
+            self._webhook_out.plan = plan
+        self._pump()
+
+    def webhook_info(self) -> dict[str, Any] | None:
+        """What the last setWebhook registered: url, secret_token, allowed_updates,
+        max_connections (None: no webhook)."""
+        with self._lock:
+            return None if self._webhook is None else dict(self._webhook)
+
+    def webhook_attempts(self, update_id: int | None = None) -> list[WebhookAttempt]:
+        """Every POST of an update to the bot, oldest first."""
+        return self._webhook_out.attempts(update_id)
+
+    def webhook_in_flight(self) -> int:
+        """Updates still being delivered (POSTing, or waiting for a retry)."""
+        return self._webhook_out.in_flight
+
+    def _pump(self) -> None:
+        """Hand the queued updates to the webhook delivery, when a webhook is set and the
+        test said where to deliver (on the fake's loop)."""
+        loop = self._loop
+        if loop is None:
+            return
+        if not self._on_loop():
+            loop.call_soon_threadsafe(self._pump)
+            return
+        with self._lock:
+            if self._webhook is None or not self._webhook_out.plan.urls:
+                return
+            ready, self._updates = self._updates, []
+            secret = self._webhook.get("secret_token")
+            for _ in ready:
+                self._webhook_out.begin()
+        for update in ready:
+            self._spawn(self._webhook_out.deliver(update, secret))
+
+    async def _before_stop(self) -> None:
+        await self._webhook_out.close()
 
     def _get_webhook_info(self, params: dict[str, Any], *_: Any) -> Answer:
         with self._lock:

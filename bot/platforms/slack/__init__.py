@@ -52,6 +52,7 @@ def build_chat(w: Wiring, limiter: SendLimiter | None) -> Adapter | None:
         http_host=chat.slack_http_host,
         http_port=chat.slack_http_port,
         http_path=chat.slack_http_path,
+        claims=w.claims,
     )
 
 

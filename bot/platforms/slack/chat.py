@@ -15,7 +15,8 @@ a mention with chat.postMessage (in its thread when asked in one), a button clic
 replacing the message (refresh) or posting a new one (choice); `SlackReplies` does the
 posting, charts with `files_upload_v2`. The command runs in a worker thread, rendered by
 `bot.platforms.slack.render_reply`. Sending alerts is `SlackSender`'s job; `send` here hands it this
-adapter's client and limiter.
+adapter's client and limiter. Given `claims`, each request is claimed in the database before a
+listener runs (`ingress`), so a retried event is answered once across replicas.
 """
 
 from __future__ import annotations
@@ -40,9 +41,11 @@ from bot.delivery import Rate, SendLimiter
 from bot.model import ConfigError, Reply, register_secret
 from bot.platforms.chat_common import ChatAdapter, ContextFactory
 from bot.platforms.slack import render_reply as render
+from bot.platforms.slack.ingress import ClaimOnce
 from bot.platforms.slack.render_alerts import SlackMessage
 from bot.platforms.slack.replies import SlackReplies, Target
 from bot.platforms.slack.sender import SlackSender
+from bot.storage import UpdateClaims
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +94,7 @@ class SlackChat(ChatAdapter):
         slash_command: str = SLASH_COMMAND,
         ping_interval: float = 10.0,
         start_wait: float = 5.0,
+        claims: UpdateClaims | None = None,
     ) -> None:
         self.app = app
         self._context_for = context_for
@@ -107,6 +111,8 @@ class SlackChat(ChatAdapter):
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
         self.port: int | None = None  # HTTP mode: the port actually bound (http_port 0 = any)
+        if claims is not None:  # after bolt's signature check, before any listener
+            app.middleware(ClaimOnce(claims))
         app.command(slash_command)(self._on_slash)
         app.event("app_mention")(self._on_mention)
         app.action(_ACTIONS)(self._on_action)

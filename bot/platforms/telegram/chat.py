@@ -2,9 +2,12 @@
 
 One `Application` polls `getUpdates` inside the caller's event loop (no `run_polling()`:
 `initialize`, `start`, `updater.start_polling`, and the reverse on stop), so Telegram, Slack
-and the scheduler share one loop. The handlers come from the one command table:
-a `CommandHandler` per `bot.commands.table.Command` (its name and aliases; `/cmd@botname` in
-groups), and `setMyCommands` from `menu()`, so /help, the menu and the handlers cannot drift.
+and the scheduler share one loop. In webhook mode it has no updater: `setWebhook` at start,
+and the updates come through `web_routes()`, served on the bot's web port (`ingress`). Either
+way each update is claimed in the database before it is handled, so it is answered once.
+The handlers come from the one command table: a `CommandHandler` per
+`bot.commands.table.Command` (its name and aliases; `/cmd@botname` in groups), and
+`setMyCommands` from `menu()`, so /help, the menu and the handlers cannot drift.
 
 What reaches the bot: commands anywhere; in private chats any text (`snapshot` works without
 the slash, and anything else gets the help hint); in groups and channels, text addressed to
@@ -33,20 +36,29 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.request import HTTPXRequest
 
 from bot.commands import COMMANDS, Caller, ChatType, Dispatcher, menu
-from bot.config import DeliverySettings
+from bot.config import WEBHOOK_PATH, DeliverySettings
 from bot.delivery import SendLimiter
 from bot.model import ConfigError, Reply, register_secret
-from bot.platforms.chat_common import ChatAdapter, Connector, ContextFactory
+from bot.platforms.chat_common import ChatAdapter, Connector, ContextFactory, WebRoute
 from bot.platforms.telegram import render_reply as render
+from bot.platforms.telegram.ingress import (
+    ALLOWED_UPDATES,
+    DRAIN_SECONDS,
+    UpdateGate,
+    WebhookOptions,
+    webhook_route,
+)
 from bot.platforms.telegram.replies import TelegramReplies
 from bot.platforms.telegram.sender import TelegramSender, telegram_limiter
 from bot.render import error_line
 from bot.render import texts as T
+from bot.storage import UpdateClaims
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +83,8 @@ def file_url(base_url: str) -> str:
 class TelegramChat(ChatAdapter):
     """Telegram commands and replies; see the module docstring. `context_for` makes the
     command context for one caller (the app passes `app.context.for_caller`); `dispatcher`
-    runs the commands (the app passes its own, with the middleware; default: none)."""
+    runs the commands (the app passes its own, with the middleware; default: none).
+    `webhook`: take updates by webhook instead of polling; `gate` claims each update."""
 
     name = "telegram"
 
@@ -84,6 +97,8 @@ class TelegramChat(ChatAdapter):
         admins: Collection[str] = (),
         limiter: SendLimiter | None = None,
         poll_timeout: float = 10.0,
+        webhook: WebhookOptions | None = None,
+        gate: UpdateGate | None = None,
     ) -> None:
         self.app = application
         self._context_for = context_for
@@ -98,6 +113,11 @@ class TelegramChat(ChatAdapter):
             application.bot, limiter or telegram_limiter(DeliverySettings())
         )
         self.username = ""
+        self._webhook = webhook
+        self._gate = gate or UpdateGate(None, "")
+        if webhook is None:  # webhook updates are claimed by the route, around handling
+            application.add_handler(TypeHandler(Update, self._gate.polled), group=-1)
+            application.add_handler(TypeHandler(Update, self._gate.polled_done), group=1)
         for cmd in COMMANDS:
             names = [cmd.name, *cmd.aliases]
             application.add_handler(CommandHandler(names, self._on_command, filters=_NEW))
@@ -117,12 +137,17 @@ class TelegramChat(ChatAdapter):
         base_url: str | None = None,
         limiter: SendLimiter | None = None,
         poll_timeout: float = 10.0,
+        webhook: WebhookOptions | None = None,
+        claims: UpdateClaims | None = None,
     ) -> TelegramChat:
         """An adapter with its own `Application`; `base_url` (TELEGRAM_BASE_URL) is passed as
-        is. `limiter`: share the alert sender's (`telegram_limiter(settings)` otherwise)."""
+        is. `limiter`: share the alert sender's (`telegram_limiter(settings)` otherwise).
+        `webhook`: webhook mode; `claims`: where each update is claimed before handling."""
         register_secret(token)
+        if webhook is not None:
+            register_secret(webhook.secret)
         url = base_url or settings.telegram.base_url
-        requests = [HTTPXRequest(connection_pool_size=1)]  # getUpdates
+        requests = [] if webhook else [HTTPXRequest(connection_pool_size=1)]  # getUpdates
         request = HTTPXRequest(
             connection_pool_size=16,
             connect_timeout=settings.connect_timeout,
@@ -130,16 +155,19 @@ class TelegramChat(ChatAdapter):
             write_timeout=settings.timeout,
             pool_timeout=settings.timeout,
         )
-        application = (
+        builder = (
             Application.builder()
             .token(token)
             .base_url(url)
             .base_file_url(file_url(url))
             .request(request)
-            .get_updates_request(requests[0])
             .concurrent_updates(64)  # one slow chart must not hold up other chats
-            .build()
         )
+        if webhook is None:
+            builder = builder.get_updates_request(requests[0])
+        else:
+            builder = builder.updater(None)  # updates come in through `web_routes()`
+        application = builder.build()
         limiter = limiter or telegram_limiter(settings)
         self = cls(
             application,
@@ -148,6 +176,8 @@ class TelegramChat(ChatAdapter):
             admins=admins,
             limiter=limiter,
             poll_timeout=poll_timeout,
+            webhook=webhook,
+            gate=UpdateGate(claims, token.split(":", 1)[0]),
         )
         self._requests = [request, *requests]
         return self
@@ -176,19 +206,40 @@ class TelegramChat(ChatAdapter):
         return self._connector.connected
 
     async def _connect(self) -> None:
-        """getMe (for `/cmd@botname`), the command menu, then polling in this loop."""
-        await self.app.initialize()
+        """getMe (for `/cmd@botname`), the command menu, then polling in this loop, or in
+        webhook mode setWebhook (each replica sets the same one at start; none deletes it at
+        stop, which would cut the others off)."""
+        await self.app.initialize()  # does nothing the second time (a retry)
         self.username = self.bot.username or ""
         await self._set_menu()
-        await self.app.start()
+        if not self.app.running:
+            await self.app.start()
+        if self._webhook is not None:
+            await self.bot.set_webhook(
+                self._webhook.url,
+                secret_token=self._webhook.secret,
+                allowed_updates=ALLOWED_UPDATES,
+                max_connections=self._webhook.max_connections,
+            )
+            log.info("telegram: taking commands as @%s by webhook", self.username)
+            return
         assert self.app.updater is not None  # built with an updater: it polls
         await self.app.updater.start_polling(
             timeout=self._poll_timeout,  # type: ignore[arg-type]  # float seconds work too
-            allowed_updates=["message", "channel_post", "callback_query"],
+            allowed_updates=ALLOWED_UPDATES,
         )
         log.info("telegram: taking commands as @%s", self.username)
 
+    def web_routes(self) -> dict[str, WebRoute]:
+        """Webhook mode: the route Telegram's updates arrive on (none when polling)."""
+        if self._webhook is None:
+            return {}
+        route = webhook_route(self.app, self._gate, self._webhook.secret, self.connected)
+        return {WEBHOOK_PATH: route}
+
     async def stop(self) -> None:
+        if self._webhook is not None:  # updates being handled in their requests finish first
+            await self._gate.drain(DRAIN_SECONDS)
         await self._connector.stop()
         if self.app.updater is not None and self.app.updater.running:
             await self.app.updater.stop()
