@@ -78,6 +78,13 @@ def _data_flags() -> Parser:
     g.add_argument("--members", metavar="PATH", type=Path, help="universe file")
     g.add_argument("--membership", metavar="PATH", type=Path, help="point-in-time membership")
     g.add_argument("--shares", metavar="PATH", type=Path, help="market-cap snapshot file")
+    g.add_argument(
+        "--fundamentals",
+        metavar="PATH",
+        action="append",
+        type=Path,
+        help="fundamentals file: date,series,value[,period_end] (repeatable)",
+    )
     g.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
     return p
 
@@ -90,6 +97,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "data.members": str(args.members) if args.members else None,
         "data.membership": str(args.membership) if args.membership else None,
         "data.shares": str(args.shares) if args.shares else None,
+        "data.fundamentals": [str(p) for p in args.fundamentals] if args.fundamentals else None,
     }
     if args.prices and not args.source:
         overrides["data.source"] = "files"
@@ -109,6 +117,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(format_snapshot(snap) + "\n")
     return 0
+
+
+def _database_url(url: str) -> str:
+    """`chat --database URL`, checked like `database_url` (the error never repeats it)."""
+    from bot.storage import check_database_url
+
+    try:
+        return check_database_url(url)
+    except ValueError as exc:
+        raise ConfigError(f"--database: {exc}") from None
 
 
 def _load_rules(settings: Settings, rules_file: Path | None) -> list:
@@ -150,6 +168,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.runtime import run_daemon, run_once
+    from bot.runtime.off_loop import exit_if_abandoned
     from bot.storage import DATABASE_ERRORS, daemon_lock, storage_error
 
     settings = settings_from_args(args)
@@ -157,7 +176,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.once:
             return asyncio.run(run_once(settings, as_of=args.as_of))
         with daemon_lock(settings.database_url):
-            return asyncio.run(run_daemon(settings, as_of=args.as_of))
+            code = asyncio.run(run_daemon(settings, as_of=args.as_of))
+        return exit_if_abandoned(code)  # the stop did not wait for an evaluation's thread
     except DATABASE_ERRORS as exc:  # the database failed after it opened
         raise storage_error(exc, settings.database_url) from exc
 
@@ -179,8 +199,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    """Answer chat commands typed on stdin, one per line, on a throwaway in-memory store."""
-    from bot.alerts import build_market_state
+    """Answer chat commands typed on stdin, one per line, on a throwaway in-memory store,
+    or with `--database URL` on that database: the console chat's own alerts and
+    subscriptions are kept there (nothing else is written: no config sync, no evaluation)."""
+    from bot.alerts import build_market_state, replay_history
     from bot.runtime import chat_context, chat_dispatcher, run_chat
     from bot.storage import MEMORY_URL, Store
 
@@ -188,9 +210,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
     if not args.verbose:  # the audit log's line per command would interleave the answers
         logging.getLogger().setLevel(logging.WARNING)
     state = build_market_state(settings.data.spec(), as_of=args.as_of)
-    store = Store(MEMORY_URL)
+    store = Store(MEMORY_URL if args.database is None else _database_url(args.database))
     try:
         rules = _load_rules(settings, None)
+        # the throwaway store holds what a bot running over this history would: rule states
+        # and firings agree with `history`; a real database is left as the bot wrote it
+        if args.database is None:
+            replay_history(store, state, rules, settings.guard, settings.alerts)
         ctx = chat_context(settings, state, store, rules, charts=not args.no_charts)
         return run_chat(
             ctx.for_caller,
@@ -273,6 +299,31 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_dead_letters(args: argparse.Namespace) -> int:
+    """List the outbox's dead letters; with --retry or --drop, act on them (all, or --id)."""
+    from bot.model import utcnow
+    from bot.storage import DeadLetters, Store
+
+    settings = settings_from_args(args)
+    store = Store(settings.database_url)
+    try:
+        letters = DeadLetters(store)
+        ids = tuple(args.id or ())
+        if args.retry:
+            print(f"{letters.retry(utcnow(), ids)} dead letter(s) pending again")
+        elif args.drop:
+            print(f"{letters.drop(ids)} dead letter(s) dropped")
+        else:
+            listed = letters.list()
+            for d in listed:
+                error = " ".join((d.last_error or "no error recorded").split())[:160]
+                print(f"{d.id}\t{d.platform}:{d.chat_id}\t{error}")
+            print(f"{len(listed)} dead letter(s)", file=sys.stderr)
+    finally:
+        store.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog=PROG,
@@ -308,6 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
     ch.add_argument("--as-of", type=_date, metavar="DATE", help="use data up to this session")
     ch.add_argument("--charts-dir", type=Path, metavar="DIR", help="save charts here")
     ch.add_argument("--no-charts", action="store_true", help="text answers only")
+    ch.add_argument(
+        "--database", metavar="URL", help="keep the console chat's alerts in this database"
+    )
     ch.set_defaults(func=cmd_chat)
 
     cc = sub.add_parser("check-config", parents=[common], help="validate the configuration")
@@ -319,6 +373,13 @@ def build_parser() -> argparse.ArgumentParser:
     un.add_argument("--output", type=Path, metavar="PATH", help="file to write")
     un.add_argument("--url", metavar="URL", help="page to read (default: Wikipedia)")
     un.set_defaults(func=cmd_universe)
+
+    dl = sub.add_parser("dead-letters", parents=[common], help="list, retry or drop dead letters")
+    act = dl.add_mutually_exclusive_group()
+    act.add_argument("--retry", action="store_true", help="make them pending again, from now")
+    act.add_argument("--drop", action="store_true", help="cancel them for good (rows are kept)")
+    dl.add_argument("--id", type=int, action="append", metavar="N", help="only this row (repeat)")
+    dl.set_defaults(func=cmd_dead_letters)
 
     hc = sub.add_parser("healthcheck", parents=[common], help="ask the running bot's /healthz")
     hc.add_argument("--url", metavar="URL", help="default: health.host and health.port")
@@ -381,7 +442,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except KeyboardInterrupt:
         print("rotation-bot: interrupted", file=sys.stderr)
-        return 130
+        off_loop = sys.modules.get("bot.runtime.off_loop")  # not loaded: nothing left running
+        return 130 if off_loop is None else int(off_loop.exit_if_abandoned(130))
     except Exception as exc:  # broad on purpose: the one way out for every failure
         text = _known_error(exc)
         if text is None:  # a bug: what and where to look; with -v the (masked) traceback

@@ -13,11 +13,14 @@ transition, session) is unique, so a restart, a re-run or a racing evaluation ne
   late data feed loses nothing; after `data_health_after` of them admins get one notice.
 - Catch-up after downtime: alerts older than `late_after_sessions` are marked late (or only
   recorded, with `late_policy: skip`).
+- The chats' own rules (`bot.alerts.own_pass`) are stepped beside the configured ones, in the
+  same transaction and over the same sessions, and queued to their own chat only.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from bot.alerts.guard import SessionCheck, session_checks
+from bot.alerts.own_pass import OwnPass
 from bot.config import AlertSettings, GuardSettings
 from bot.model import (
     AlertGroup,
@@ -99,6 +103,12 @@ class RuleInputs:
         return {p: self._series(p).get(session, np.nan) for p in rule.inputs}
 
 
+def alerts_group_key(first: AlertItem, as_of: date) -> str:
+    """The outbox key of one evaluation's alerts to a destination (unique per destination,
+    so a re-run adds nothing); a chat's own alerts join the row under the same key."""
+    return f"alerts:{first.session}:{as_of}"
+
+
 class Engine:
     """Evaluates the configured rules against a store. One instance per store."""
 
@@ -134,15 +144,18 @@ class Engine:
         data: MarketData,
         as_of: pd.Timestamp | date | str | None = None,
         now: datetime | None = None,
+        *,
+        cancel: threading.Event | None = None,
     ) -> EvaluationResult:
         """Evaluate every session after the stored one up to `as_of` (default: the last
         session of the data), in one transaction. A first start racing another process's
-        first start loses on the primary key and then simply finds the state it wrote."""
+        first start loses on the primary key and then simply finds the state it wrote. Once
+        `cancel` is set it stops and commits nothing (`EvaluationAbandoned`)."""
         try:
-            return self._evaluate(history, data, as_of, now)
+            return self._evaluate(history, data, as_of, now, cancel)
         except WriteConflict:
             log.info("another evaluation committed first; evaluating again from its state")
-            return self._evaluate(history, data, as_of, now)
+            return self._evaluate(history, data, as_of, now, cancel)
 
     def _evaluate(
         self,
@@ -150,12 +163,13 @@ class Engine:
         data: MarketData,
         as_of: pd.Timestamp | date | str | None,
         now: datetime | None,
+        cancel: threading.Event | None = None,
     ) -> EvaluationResult:
         now = now or self.clock()
         as_of_ts = calendar.session_on_or_before(
             pd.Timestamp(as_of) if as_of is not None else data.closes.index[-1]
         )
-        with evaluation_unit(self.store, self.clock) as unit:
+        with evaluation_unit(self.store, self.clock, cancel) as unit:
             progress = unit.progress()
             run_id = unit.runs.start(RunStart(as_of_ts.date(), now, data.source, data.simulated))
             if progress is None:
@@ -202,6 +216,9 @@ class Engine:
         for rule in self.rules:
             states[rule.id], _ = step(rule, BLANK, as_of.date(), inputs.value(rule, as_of), ordinal)
         unit.rule_states.save(states, as_of.date())
+        own = OwnPass(unit, history, data)  # the chats' own rules start silently too
+        own.start(as_of, ordinal)
+        own.save(as_of.date())
         unit.start_progress(as_of.date())
         return EvaluationResult(
             run_id,
@@ -236,12 +253,15 @@ class Engine:
         checks = self.checks(data, todo)
         states = unit.rule_states.load(self._rule_ids)
         inputs = RuleInputs(self.rules, history)
+        own = OwnPass(unit, history, data)
+        own.start(last, int(calendar.session_ordinal(pd.DatetimeIndex([last]))[0]))
         ordinals = calendar.session_ordinal(todo)
         as_of_ord = int(ordinals[-1])
         evaluated: list[date] = []
         guarded: list[SessionCheck] = []
         new_alerts: list[_NewAlert] = []
         for ts, ordinal, check in zip(todo, ordinals, checks, strict=True):
+            unit.check_cancel()  # a stopping process gives up between sessions
             if check.reason is not None:
                 guarded.append(check)
                 continue
@@ -267,12 +287,26 @@ class Engine:
                         late=late,
                     )
                     new_alerts.append(_NewAlert(item, event.notify))
+            own.step(ts, int(ordinal), late)
         day = (evaluated or [last.date()])[-1]
         unit.rule_states.save(
             {rule.id: states[rule.id] for rule in self.rules if rule.id in states}, day
         )
+        own.save(day)
         unit.advance(evaluated[-1] if evaluated else None)
         items = self._record(unit, run_id, new_alerts, data, as_of, now)
+        skip_late = self.alert_settings.late_policy == "skip"
+        sent = [n.item for n in new_alerts if n.notify and not (n.item.late and skip_late)]
+        items += own.record(
+            run_id,
+            data,
+            as_of.date(),
+            now,
+            enqueue=self.enqueue,
+            skip_late=skip_late,
+            footer=self.alert_settings.footer,
+            join_key=alerts_group_key(sent[0], as_of.date()) if sent else None,
+        )
         health = self._data_health(unit, run_id, guarded, data, as_of, now)
         outcome = "evaluated" if evaluated else "guarded"
         reason = None
@@ -321,7 +355,7 @@ class Engine:
                 footer=self.alert_settings.footer,
             )
             unit.enqueue_alerts(
-                group_key=f"alerts:{to_send[0].session}:{as_of.date()}",
+                group_key=alerts_group_key(to_send[0], as_of.date()),
                 group=group,
                 rule_severity=self._severity,
                 alert_ids=ids,

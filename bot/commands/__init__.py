@@ -1,5 +1,6 @@
 """Platform-neutral chat commands: the table, parsing, context, middleware and handlers."""
 
+from bot.commands.conditions import startup_lines
 from bot.commands.context import Caller, ChatOptions, ChatType, CommandContext
 from bot.commands.middleware import (
     Handler,
@@ -23,5 +24,6 @@ __all__ = [
     "menu",
     "request_name",
     "standard_middleware",
+    "startup_lines",
     "warm_cache",
 ]

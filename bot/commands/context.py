@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from bot.config import OwnAlertSettings
 from bot.model import Clock, utcnow
 
 if TYPE_CHECKING:
@@ -107,6 +108,7 @@ class CommandContext:
     next_run: when the scheduler evaluates next (None: not scheduled / no scheduler).
     cache: charts and rule histories of the current state (shared by every caller).
     version: the bot's version for `status` ("" = read the installed package's).
+    own_alerts: who may make a chat's own rules, and how many (`alert`, `alerts`).
     """
 
     caller: Caller
@@ -118,6 +120,7 @@ class CommandContext:
     next_run: Callable[[], datetime | None] | None = None
     cache: StateCache = field(default_factory=StateCache)
     version: str = ""
+    own_alerts: OwnAlertSettings = field(default_factory=OwnAlertSettings)
 
     def for_caller(self, caller: Caller) -> CommandContext:
         """This context for one incoming message (shares the store and the cache)."""

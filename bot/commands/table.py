@@ -35,13 +35,14 @@ from bot.commands.history import history
 from bot.commands.intents import intent_lines
 from bot.commands.market import breadth, sector, sectors, snapshot
 from bot.commands.middleware import ErrorBoundary, Middleware, Request, compose
+from bot.commands.own_alerts import alert_command, alerts_command
 from bot.commands.parse import CommandRequest, ParseError, parse_command
 from bot.commands.returns import compare_command, mega7_command, return_command
 from bot.commands.rotation import rotation
 from bot.commands.sector_names import SECTORS
 from bot.commands.status import signals, status
 from bot.commands.subscriptions import mute, settings, settings_writes, subscribe, unsubscribe
-from bot.model import MAX_BUTTON_COMMAND_BYTES, Button, Reply, echo
+from bot.model import MAX_BLOCK, MAX_BUTTON_COMMAND_BYTES, Button, Reply, echo
 from bot.render import texts as T
 
 log = logging.getLogger("rotation_bot.commands")
@@ -61,6 +62,8 @@ class Command:
         arguments); in groups and channels that needs an admin.
     needs_chart: the reply normally carries a chart (adapters may show "sending a photo").
     details: extra lines for `help COMMAND`.
+    dry_run: may be run on trial to check a suggestion (False: it writes whatever the
+        arguments, so it is never suggested with arguments).
     """
 
     name: str
@@ -75,6 +78,7 @@ class Command:
     writes_chat: bool | Callable[[tuple[str, ...]], bool] = False
     details: str = ""
     in_menu: bool = True
+    dry_run: bool = True
 
     def writes(self, args: tuple[str, ...]) -> bool:
         return self.writes_chat(args) if callable(self.writes_chat) else self.writes_chat
@@ -85,7 +89,8 @@ def help_command(req: CommandRequest, ctx: CommandContext) -> Reply:
     visible = [c for c in COMMANDS if ctx.caller.is_admin or not c.admin_only]
     if not req.args:
         lines = [f"{c.usage} — {c.summary}" for c in visible]
-        return Reply(title=T.HELP_TITLE, blocks=("\n".join(lines), T.HELP_FOOTER), command="help")
+        listing = (*_line_blocks(lines), T.HELP_FOOTER)
+        return Reply(title=T.HELP_TITLE, blocks=listing, command="help")
     name = req.args[0].lower().lstrip("/")
     cmd = find_command(name)
     if cmd is None or cmd not in visible:
@@ -102,6 +107,17 @@ def help_command(req: CommandRequest, ctx: CommandContext) -> Reply:
     return Reply(title=T.HELP_ONE_TITLE.format(name=cmd.name), blocks=tuple(blocks))
 
 
+def _line_blocks(lines: Sequence[str]) -> list[str]:
+    """Lines joined into as few blocks as fit a reply's block size (a long list is not cut)."""
+    blocks: list[str] = []
+    for line in lines:
+        if blocks and len(blocks[-1]) + 1 + len(line) <= MAX_BLOCK:
+            blocks[-1] += "\n" + line
+        else:
+            blocks.append(line)
+    return blocks
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("help", ("start", "h", "commands"), "What the bot can do", "help [COMMAND]",
             help_command, max_args=1),
@@ -113,6 +129,7 @@ COMMANDS: tuple[Command, ...] = (
             sector, needs_chart=True, max_args=5,
             details="NAME: an ETF (XLF), a GICS sector (health care) or a word such as banks, "
                     "tech, energy, small caps, value. Without NAME: pick from a list. "
+                    "Financials add the banks' net interest margin, energy the FCF yield. "
                     + T.DATE_HELP),
     Command("sectors", ("ranking", "rank"), "All 13 sectors ranked vs tech", "sectors [DATE]",
             sectors, needs_chart=True, max_args=1, details=T.DATE_HELP),
@@ -140,7 +157,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("valuation", ("pe", "valuations"),
             "Trailing and forward P/E of the S&P 500 and Russell 2000", "valuation [DATE]",
             valuation, max_args=None,
-            details="P/E of SPY and IWM with source and date, or why there is none "
+            details="P/E of SPY and IWM with source and date, or why there is none, and "
+                    "the bottom-up S&P 500 P/E with the members it covers "
                     "(e.g. valuation 2025-09-30)."),
     Command("return", ("ret", "returns", "perf"),
             "Returns over a period, e.g. return IWM 2025",
@@ -160,8 +178,18 @@ COMMANDS: tuple[Command, ...] = (
                     "contribution in pp; the cap-weighted return of the members; the seven's "
                     "share of it (none when it moved under 0.5 pp); the caps behind it. "
                     + T.PERIOD_HELP),
-    Command("signals", ("rules", "alerts"), "Alert rules: state, value, trigger", "signals",
+    Command("signals", ("rules",), "Alert rules: state, value, trigger", "signals",
             signals),
+    Command("alert", (), "An alert of this chat's own, e.g. alert breadth crosses above 70",
+            "alert SUBJECT OP VALUE [confirm N] [clear V] [cooldown N]", alert_command,
+            min_args=1, max_args=16, dry_run=False,
+            details="SUBJECT: a signal (breadth, top10, ew, smallcaps, ...), a ticker's close "
+                    "(NVDA) or A vs B [WINDOW] (return spread in pp, default 3m). OP: above, "
+                    "below (fires while it holds), crosses above, crosses below. E.g. alert "
+                    "XLE vs XLK above 5, alert top10 below 35 clear 36. Also: alert delete ID, "
+                    "alert pause ID, alert resume ID."),
+    Command("alerts", ("myalerts",), "This chat's own alerts and their state", "alerts",
+            alerts_command),
     Command("history", (), "Past firings of a rule with forward returns", "history RULE",
             history, min_args=1, max_args=1),
     Command("subscribe", ("sub",), "Get alerts in this chat", "subscribe [RULE ...]", subscribe,
@@ -262,6 +290,8 @@ def _runs(line: str, ctx: CommandContext) -> bool:
         return False
     if cmd.admin_only and not ctx.caller.is_admin:
         return False
+    if not cmd.dry_run and request.args:
+        return False
     if cmd.writes(request.args) or cmd.writes(()):
         allowed = not ctx.caller.shared_chat or ctx.caller.is_admin
         return not request.args and cmd.min_args == 0 and ctx.store is not None and allowed
@@ -275,6 +305,11 @@ def _runs(line: str, ctx: CommandContext) -> bool:
 
 def _refusal(message: str) -> Reply:
     return Reply(title=T.ERROR_TITLE, blocks=(message,), is_error=True)
+
+
+#: words that make a command line a sentence ("compare apple and microsoft")
+_FILLER_WORDS = "and of over the for in with to me a an from since years months"
+_FILLER = frozenset(_FILLER_WORDS.split())
 
 
 def _run(request: Request, ctx: CommandContext, *, suggest: bool = True) -> Reply:
@@ -318,11 +353,17 @@ def _run(request: Request, ctx: CommandContext, *, suggest: bool = True) -> Repl
         buttons = exc.buttons
         # an alias as an everyday word in a sentence ("market breadth", "top ten", "stop
         # alerts please"): offer what the text means, if that is another command
-        alias = find_command(request.name) if request.name not in _NAMES else None
-        if suggest and alias is not None and not buttons and request.args:
-            lines = intent_lines(request.line, ctx)
+        # or a sentence that starts with a command word ("compare apple and microsoft")
+        # a name where a ticker goes ("return costco") gets the same command on its ticker
+        alias = find_command(request.name)
+        sentence = request.name not in _NAMES or bool(_FILLER & {a.lower() for a in request.args})
+        if suggest and alias is not None and request.args and (sentence or buttons):
             same = " ".join((alias.name, *request.args))
-            meant = _runnable([x for x in lines if x not in (request.line, same)], ctx)
+            asked = intent_lines(request.line, ctx, named=bool(buttons))
+            lines = [x for x in asked if x not in (request.line, same)]
+            if buttons:
+                lines = [x for x in lines if x.split()[0] == alias.name]
+            meant = _runnable(lines, ctx)
             if meant:
                 blocks = [f"{exc.message} {T.DID_YOU_MEAN.format(names=', '.join(meant))}"]
                 buttons = tuple(_buttons(meant))
@@ -377,6 +418,8 @@ WARM_COMMANDS: tuple[str, ...] = (
     "chart RSP vs SPY",
     "chart IWM vs SPY",
     "mega7",
+    "rotation",
+    "top10",
 )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from bot.config.base import StrictModel
+from bot.config.base import StrictModel, ids_as_strings
 from bot.model import ConfigError
 
 #: environment variable -> (config key it overrides, how to read its value)
@@ -21,6 +21,7 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "ROTATION_BOT_HEALTH_HOST": ("health.host", str),
     "ROTATION_BOT_HEALTH_PORT": ("health.port", int),
     "ROTATION_BOT_CACHE_DIR": ("data.cache_dir", str),
+    "ROTATION_BOT_SEC_USER_AGENT": ("data.sec_user_agent", str),
 }
 
 
@@ -70,7 +71,7 @@ class ChatSettings(StrictModel):
     rate_per_minute: int = Field(10, ge=1, le=600)
     #: render charts with replies
     charts: bool = True
-    #: tell admins at start what is currently firing
+    #: tell admins at start which conditions hold and what is firing
     startup_message: bool = True
     #: Slack HTTP mode (SLACK_SIGNING_SECRET without SLACK_APP_TOKEN): where bolt listens
     slack_http_host: str = "127.0.0.1"
@@ -81,9 +82,4 @@ class ChatSettings(StrictModel):
     #: answer commands typed into the terminal when no chat token is set (and stdin is one)
     console: bool = True
 
-    @field_validator("allowlist", mode="before")
-    @classmethod
-    def _ids_as_strings(cls, v: object) -> object:
-        if isinstance(v, dict):
-            return {k: tuple(str(x) for x in (ids or ())) for k, ids in v.items()}
-        return v
+    _ids_as_strings = field_validator("allowlist", mode="before")(ids_as_strings)

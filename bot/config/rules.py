@@ -26,6 +26,8 @@ SIGNAL_IDS: frozenset[str] = frozenset(
         "mega7_contribution",
         "valuation",
         "rotation_regime",
+        "bank_nim",
+        "energy_fcf_yield",
         *(f"sector_{etf}" for etf in SECTOR_SIGNAL_ETFS),
     }
 )

@@ -8,6 +8,7 @@ the environment only and are `SecretStr` so they never print.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import date
 from importlib import resources
@@ -27,7 +28,9 @@ from bot.config.delivery import (
     DestinationSettings,
     check_destinations,
 )
+from bot.config.own_alerts import OwnAlertSettings
 from bot.config.schedule import ScheduleSettings
+from bot.config.telegram import TelegramSettings
 from bot.config.yaml_lines import locate, too_deep
 from bot.model import ConfigError
 from bot.storage import check_database_url
@@ -37,6 +40,8 @@ DEFAULT_DATABASE_URL = "sqlite:///./rotation-bot.db"
 LOCAL_CONFIG = Path("config/rotation.yaml")
 #: far deeper than any real config; a deeper file is refused before PyYAML recurses into it
 MAX_DEPTH = 64
+#: an e-mail address somewhere in the SEC User-Agent (the SEC refuses agents without one)
+SEC_CONTACT = re.compile(r"\S+@\S+\.\S+")
 
 
 class DataSettings(StrictModel):
@@ -56,6 +61,22 @@ class DataSettings(StrictModel):
     #: the simulated market's last session (default: the last completed one, so it moves
     #: with the clock; pin it for reproducible demos and tests)
     demo_end: date | None = None
+    #: fundamentals files (date,series,value[,period_end]); each replaces a source's series
+    fundamentals: tuple[Path, ...] = ()
+    #: yahoo source: the contact the SEC requires ("Name you@example.com"); unset, the SEC
+    #: is not asked (no energy FCF yield, no bottom-up P/E); ROTATION_BOT_SEC_USER_AGENT overrides
+    sec_user_agent: str | None = None
+
+    @field_validator("sec_user_agent", mode="after")
+    @classmethod
+    def _contact(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        if not SEC_CONTACT.search(v):
+            raise ValueError(
+                "the SEC needs a contact e-mail in it, e.g. 'Jane Doe jane@example.com'"
+            )
+        return v.strip()
 
     def spec(self) -> DataSpec:
         """These settings as the signals library's `DataSpec`."""
@@ -69,6 +90,8 @@ class DataSettings(StrictModel):
             demo_seed=self.demo_seed,
             demo_years=self.demo_years,
             demo_end=None if self.demo_end is None else pd.Timestamp(self.demo_end),
+            fundamentals=tuple(self.fundamentals),
+            sec_user_agent=self.sec_user_agent,
         )
 
 
@@ -103,6 +126,7 @@ class Secrets(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
     database_url: SecretStr | None = None
     telegram_base_url: str | None = None
     slack_api_url: str | None = None
@@ -125,6 +149,8 @@ class Settings(StrictModel):
     delivery: DeliverySettings = DeliverySettings()
     health: HealthSettings = HealthSettings()
     chat: ChatSettings = ChatSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    own_alerts: OwnAlertSettings = OwnAlertSettings()
     config_path: str | None = None
 
     @field_validator("database_url", mode="after")

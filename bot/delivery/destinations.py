@@ -87,7 +87,7 @@ def sync_destinations(store: Store, settings: Settings, now: datetime | None = N
     now = now or utcnow()
     wanted = wanted_destinations(settings)
     report = SyncReport()
-    with Destinations(store).transaction() as tx:
+    with Destinations(store).transaction(exclusive=True) as tx:
         rows = tx.all()
         current = _Rows(tx, rows)
         by_key = {r.key: r.id for r in rows}

@@ -131,6 +131,13 @@ class Pacer:
             self._lock.release()
 
 
+#: shared slots taken for one send when it keeps waking up too late for them
+_SHARED_TRIES = 4
+#: takes the next send slot to a chat shared with other processes (blocking; run in a thread)
+#: and returns when it comes, on the `time.monotonic()` clock
+SharedSlots = Callable[[str], float]
+
+
 class SendLimiter:
     """The caps of one platform: an optional overall pacer, a window per chat, and an
     optional window per group (chats where `is_group(chat)` is true).
@@ -158,6 +165,37 @@ class SendLimiter:
         self._per_chat, self._per_group, self._is_group = per_chat, per_group, is_group
         self._overall = Pacer(overall, headroom, clock, sleep, poll) if overall else None
         self._chats: dict[str, tuple[asyncio.Lock, Window, Window | None]] = {}
+        self._shared: SharedSlots | None = None
+
+    @property
+    def overall_rate(self) -> Rate | None:
+        """The overall cap (None: none)."""
+        return self._overall.window.rate if self._overall is not None else None
+
+    @property
+    def chat_rate(self) -> Rate:
+        """The cap of each chat."""
+        return self._per_chat
+
+    def share(self, slots: SharedSlots) -> None:
+        """Keep the overall and per-chat caps together with other processes: before each
+        send, after this process's own windows and pace, a slot shared with them is taken
+        and waited for."""
+        self._shared = slots
+
+    async def _shared_slot(self, chat: str) -> None:
+        """Wait for a shared slot. A start much later than its slot (the event loop was
+        busy) would bunch up with the next process's: take a new slot instead, the missed one
+        is lost; after a few misses in a row, go."""
+        assert self._shared is not None
+        rate = self._overall.window.rate if self._overall is not None else self._per_chat
+        late = 2 * rate.per / rate.count if self._overall is not None else 0.1 * rate.per
+        for _ in range(_SHARED_TRIES):
+            at = await asyncio.to_thread(self._shared, chat)
+            while (wait := at - time.monotonic()) > 0:
+                await self._sleep(wait)
+            if time.monotonic() - at <= late:
+                return
 
     @contextlib.asynccontextmanager
     async def slot(self, chat: str) -> AsyncIterator[None]:
@@ -181,6 +219,8 @@ class SendLimiter:
                 await self._sleep(self._poll if due == _INF else due - now)
             # nothing is opened before the overall slot: a cancelled wait leaves no trace
             overall = await self._overall.acquire() if self._overall is not None else None
+            if self._shared is not None:  # the slot among every process's sends
+                await self._shared_slot(chat)
             entries = [w.open() for w in windows]
             return entries if overall is None else [*entries, overall]
 

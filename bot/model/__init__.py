@@ -14,7 +14,16 @@ from bot.model.errors import ConfigError, DeliveryError, StorageError
 from bot.model.kinds import Level, MessageKind, levels_with
 from bot.model.messages import AlertGroup, AlertItem, AlertTransition, TextMessage
 from bot.model.redact import install, install_hooks, redact, register_secret
-from bot.model.reply import MAX_BUTTON_COMMAND_BYTES, Button, Chart, Reply, Table, clip, echo
+from bot.model.reply import (
+    MAX_BLOCK,
+    MAX_BUTTON_COMMAND_BYTES,
+    Button,
+    Chart,
+    Reply,
+    Table,
+    clip,
+    echo,
+)
 from bot.model.text import one_line
 
 __all__ = [
@@ -32,6 +41,7 @@ __all__ = [
     "DeliveryError",
     "ForwardStats",
     "Level",
+    "MAX_BLOCK",
     "MAX_BUTTON_COMMAND_BYTES",
     "MessageKind",
     "PartCallback",

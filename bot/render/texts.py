@@ -18,6 +18,8 @@ SIGNAL_LABELS: dict[str, tuple[str, str]] = {
     "mega7_contribution": ("Mega-7 share of YTD return", "%"),
     "valuation": ("P/E gap S&P 500 − Russell 2000", "x"),
     "rotation_regime": ("Broadening conditions met (of 4)", ""),
+    "bank_nim": ("US banks' net interest margin", "%"),
+    "energy_fcf_yield": ("Energy members' free-cash-flow yield", "%"),
 }
 for _etf in SECTOR_SIGNAL_ETFS:
     _name = SECTOR_ETFS.get(_etf, {"IWM": "Small caps", "VBR": "Small-cap value"}.get(_etf, _etf))
@@ -176,6 +178,13 @@ CHART_ALT_SIGNALS = "{label} over {window}"
 CHART_ALT_CONCENTRATION = (
     "Top-10 and Mega-7 share of member cap over {window}, cap coverage under 90% shaded"
 )
+CHART_ALT_MEGA7 = (
+    "Year-to-date return of all members and the Mega-7's part of it, in points, over {window}"
+)
+CHART_MEGA7_NOW = (
+    "Mega-7: {pp} of the members' {ytd} year-to-date return on {date} (share {share});"
+    " the year starts again from zero each January."
+)
 CHART_BAD_WINDOW = "Unknown window “{word}”: use one of {windows}, e.g. {example}"
 CHART_BAD_WORD = "Unknown ticker or signal “{name}”."
 CHART_THIN_CAPS = (
@@ -261,9 +270,59 @@ VALUATION_SOURCES: dict[str, str] = {
     "files": "price files",
 }
 
+# --- fundamentals (bot/commands/fundamentals.py) -------------------------------------------
+#: how an answer names a fundamentals source (an observation's `source`)
+FUNDAMENTAL_SOURCES: dict[str, str] = {
+    "fred": "FRED USNIM",
+    "sec": "SEC company facts",
+    "file": "fundamentals file",
+    "simulated": "simulated",
+}
+NIM_LINE = "Bank net interest margin: {value} ({quarter}, published {published}; {source})."
+NIM_NONE = (
+    "Bank net interest margin: none published on or before {date} from this source "
+    "(FRED on the yahoo source, or a fundamentals file with series bank_nim)."
+)
+FCF_LINE = (
+    "Energy FCF yield: {value}, {covered} of {members} Energy members "
+    "(latest quarter {quarter}, published {published}; {source})."
+)
+FCF_FILE_LINE = "Energy FCF yield: {value} ({quarter}, published {published}; {source})."
+FCF_NONE = "Energy FCF yield: none on or before {date} ({why}); none is invented."
+FCF_WHY_NO_SOURCE = (
+    "no company figures: the SEC on the yahoo source with data.sec_user_agent, "
+    "or a fundamentals file with series energy_fcf_yield"
+)
+FCF_WHY_NO_COVER = "no Energy member has a market cap and every trailing figure in force"
+#: a bottom-up figure on partial data says so
+PARTIAL_MEMBERS = (
+    "Partial: {left} of the {members} members left out (no cap or no filing in force)."
+)
+#: a published figure older than this many days is flagged as old
+FUNDAMENTAL_MAX_AGE_DAYS = 200
+FUNDAMENTAL_OLD = "Warning: the newest {what} was published {days} days before this session."
+PE_BOTTOM_UP_ROW = "S&P 500 bottom-up"
+PE_BOTTOM_UP_LINE = (
+    "Bottom-up trailing P/E: Σ member caps ÷ Σ trailing-12-month net income of {covered} of "
+    "{members} members (latest filing {published}; {source})."
+)
+PE_BOTTOM_UP_FILE = "Bottom-up trailing P/E: {source}, published {published}."
+PE_FORWARD_FILE = "Bottom-up forward P/E: {source}, published {published}."
+PE_BOTTOM_UP_NONE = "Bottom-up trailing P/E: none ({why}); none is invented."
+PE_WHY_NO_SOURCE = (
+    "no company earnings: the SEC on the yahoo source with data.sec_user_agent, "
+    "or a fundamentals file with series sp500_pe_bottom_up"
+)
+PE_WHY_NO_COVER = (
+    "no member has a market cap and a trailing net income in force, or their sum is not positive"
+)
+VALUATION_NO_ETF = (
+    "No ETF P/E on or before {date} in the {source} data (only yahoo and the demo carry them)."
+)
+
 # --- rules, status ------------------------------------------------------------------------
 SIGNALS_TITLE = "Alert rules · {date}"
-SIGNALS_HEADER = ("Rule", "State", "Value", "Trigger", "Last change")
+SIGNALS_HEADER = ("Rule", "Holds now", "State", "Trigger", "Last change")
 NO_RULES = "No alert rules are configured."
 RULES_NO_STATE = "No rule states stored yet: they appear after the first evaluation."
 RULES_SUMMARY = "{firing} firing · {pending} pending · {ok} ok"
@@ -275,6 +334,34 @@ TRIGGER_CHANGES = "label changes"
 TRIGGER_ALL = "all {n} hold"
 TRIGGER_ANY = "any of {n}"
 CONDITIONS_HELD = "{held} of {n}"
+#: holds now (the condition on the latest session) and the firing state, per rule
+HOLDS_YES = "yes · {value}"
+HOLDS_NO = "no · {value}"
+HOLDS_NO_DATA = "no data"
+HOLDS_NOT_APPLICABLE = "n/a · {value}"
+RULES_HOLD = "{held} of {n} conditions hold now ({date})"
+PHASE_FIRING = "firing since {date}"
+PHASE_PENDING = "pending {streak}/{confirm}"
+PHASE_COOLING = "cooling down, {n} more session{s}"
+PHASE_ARMED = "armed"
+PHASE_WAITING = "waiting to clear"
+PHASE_WAITING_LEVEL = "waiting to clear ({op} {clear})"
+PHASE_NEW = "not started"
+HOLDS_NOT_FIRING = (
+    "Holds but does not fire: {rules}. It already held at the first evaluation or since its "
+    "last firing, and a rule fires only when its condition starts to hold: after it clears."
+)
+IN_FORCE_HOLDS = "Conditions that hold now ({date}): {rules}."
+IN_FORCE_NONE_HOLD = "No rule's condition holds now ({date})."
+IN_FORCE_FIRING = "Firing now: {rules}."
+IN_FORCE_NONE_FIRING = "No rule is firing now."
+IN_FORCE_NO_DATA = "Market data is still loading: what holds now shows once it is in."
+IN_FORCE_ITEM = "{rule} ({detail})"
+IN_FORCE_SINCE = "{rule} (since {date})"
+STARTUP_HOLDS = "holds now: {rules}"
+STARTUP_FIRING = "firing now: {rules}"
+STARTUP_NOTHING = "nothing"
+STARTUP_NO_DATA = "no market data yet"
 UNKNOWN_RULE = "Unknown rule “{name}”."
 HISTORY_TITLE = "History: {rule} · {date}"
 HISTORY_HEADER = ("Fired", "Value", "SPY 1m", "SPY 3m", "RSP 3m", "IWM 3m")
@@ -344,3 +431,61 @@ CHART_NOT_POSTED = "The chart could not be posted here ({error}); invite the bot
 
 #: separates the parts of one line (a heading's source and date, a table row's cells)
 SEP = " · "
+
+
+# --- Alerts of one's own (bot/commands/own_alerts.py) ----------------------------------------
+OWN_EXAMPLE = "alert breadth crosses above 70 confirm 2"
+OWN_USAGE = "alert SUBJECT OP VALUE [confirm N] [clear V] [cooldown N]"
+OWN_OPS = "above, below, crosses above or crosses below"
+OWN_BAD_OP = "“{word}” is not a comparison (use " + OWN_OPS + "), e.g. {example}"
+OWN_NO_OP = "No comparison in “{text}”: use " + OWN_OPS + ", e.g. {example}"
+OWN_BAD_SUBJECT = "“{word}” is no signal or ticker here{close}, e.g. {example}"
+OWN_BAD_WINDOW = "“{word}” is not a window (use 1w 1m 3m 6m 1y 3y 5y 10y), e.g. {example}"
+OWN_BAD_PAIR = "“{text}” is not A vs B [WINDOW] with two tickers, e.g. alert XLE vs XLK above 5"
+OWN_NO_VALUE = "No number after {op}, e.g. {example}"
+OWN_BAD_NUMBER = "“{word}” is not a number, e.g. {example}"
+OWN_BAD_OPTION = "“{word}” is not an option (confirm N, clear V, cooldown N), e.g. {example}"
+OWN_BAD_COUNT = "{name} “{word}”: a whole number {low} or more, e.g. {example}"
+OWN_TWICE = "{name} is given twice, e.g. {example}"
+OWN_BAD_CLEAR = "clear {value}: {why}, e.g. {example}"
+OWN_LIMIT = (
+    "This chat already holds {limit} alerts, the most it may: delete one first "
+    "(alerts lists them, alert delete ID)."
+)
+OWN_NOT_ALLOWED_GROUP = "Only the bot's admins may change this chat's alerts."
+OWN_NOT_ALLOWED = "You are not allowed to change alerts here (ask the bot's operator)."
+OWN_BAD_ID = "“{word}” is not an alert id of this chat (alerts lists them), e.g. alert {verb} 1"
+OWN_NO_SUCH = "This chat has no alert #{number} (alerts lists them)."
+OWN_CREATED_TITLE = "Alert #{number} set"
+OWN_CREATED = (
+    "{text} — checked after each close; it fires in this chat only, and says when it resolves."
+)
+OWN_HOLDS = "Now ({date}): {subject} is {value}: the condition holds (no alert for that; {when})."
+OWN_HOLDS_WHEN_LEVEL = "it fires when it next starts to hold"
+OWN_HOLDS_WHEN_CROSS = "it fires on the next crossing"
+OWN_NOT_HOLDS = "Now ({date}): {subject} is {value}: the condition does not hold."
+OWN_NO_DATA_NOW = "Now ({date}): {subject} has no value."
+OWN_BACKTEST = (
+    "On the history here ({start} – {end}) it would have fired {n} time{s} ({per_year:.1f} a "
+    "year){last}."
+)
+OWN_BACKTEST_LAST = ", last on {date}"
+OWN_FORWARD = "SPY {horizon} after a firing: median {median} (all sessions: {base})."
+OWN_CREATED_HINT = "alerts lists this chat's alerts; alert pause {number}, alert delete {number}."
+OWN_LIST_TITLE = "This chat's alerts"
+OWN_LIST_EMPTY = "No alerts of this chat's own yet. Make one: " + OWN_EXAMPLE
+OWN_LIST_HEADER = ("id", "rule", "now", "state")
+OWN_LIST_HINT = "alert delete|pause|resume ID; signals lists the bot's configured rules."
+OWN_DELETED = "Alert #{number} deleted: {text}"
+OWN_PAUSED = "Alert #{number} paused: {text} (alert resume {number} starts it again)"
+OWN_RESUMED = (
+    "Alert #{number} resumed: {text} — it starts afresh, silently, at the next evaluation."
+)
+OWN_DONE_TITLE = "Alert #{number}"
+OWN_STATE_PAUSED = "paused"
+OWN_STATE_NEW = "starts at the next evaluation"
+OWN_STATE_FIRING = "firing since {date}"
+OWN_STATE_PENDING = "pending ({streak} of {confirm})"
+OWN_STATE_ARMED = "armed"
+OWN_STATE_WAITING = "waits to clear"
+OWN_HOLDS_MARK = "holds now"

@@ -9,22 +9,46 @@ scheduler's named jobs call (refresh + evaluate, deliver, digest, heartbeat). Th
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal, TextIO
 
 import pandas as pd
 
-from bot.alerts import Engine, EvaluationResult, LoadedMarket, MarketLoader, MarketState
-from bot.commands import Caller, ChatOptions, CommandContext, Dispatcher, standard_middleware
+from bot.alerts import (
+    Engine,
+    EvaluationResult,
+    LoadedMarket,
+    MarketLoader,
+    MarketState,
+    conditions_now,
+)
+from bot.commands import (
+    Caller,
+    ChatOptions,
+    CommandContext,
+    Dispatcher,
+    standard_middleware,
+    startup_lines,
+)
 from bot.config import Secrets, Settings, build_rules
-from bot.delivery import Adapter, DeliveryReport, DeliveryWorker, sync_destinations
+from bot.delivery import (
+    Adapter,
+    DeliveryReport,
+    DeliveryWorker,
+    share_overall_caps,
+    sync_destinations,
+)
 from bot.model import Clock, MessageKind, TextMessage, utcnow
 from bot.platforms import build_senders
 from bot.runtime.health import HealthServer
+from bot.runtime.leadership import Leadership, Role
 from bot.runtime.metrics import BotMetrics
-from bot.storage import RunStart, Store, firing_rules, queue_message, record_failed_run
+from bot.runtime.off_loop import Interrupted, off_loop
+from bot.storage import RunStart, Store, queue_message, record_failed_run
 from signals import calendar
 
 log = logging.getLogger(__name__)
@@ -57,17 +81,30 @@ class BotApp:
         self.senders = (
             senders if senders is not None else build_senders(settings, self.secrets, stdout=stdout)
         )
+        self._worker_max_age = worker_max_age
         self.worker = DeliveryWorker(
             self.store, self.senders, settings, clock=clock, max_age=worker_max_age
         )
+        if not self.store.is_sqlite:
+            share_overall_caps(self.store, self.senders)
         self.spec = settings.data.spec()
         self.market = MarketLoader(self.spec)
         self.chat_state = chat_state
         #: pre-render the common charts after each refresh (set when chat adapters run)
         self.warm_charts = False
         self._state: MarketState | None = None
+        #: market loads tried (readiness waits for the first, whatever its outcome)
+        self._loads_tried = 0
         self._started_senders = False
         self.health: HealthServer | None = None
+        #: who leads (the daemon sets it; None: a one-shot run, which leads itself)
+        self.leadership: Leadership | None = None
+        #: the daemon is up and answering (readiness)
+        self.serving = False
+        self._stopping: tuple[asyncio.AbstractEventLoop | None, asyncio.Event] = (
+            None,
+            asyncio.Event(),
+        )
         self.next_run: Callable[[], datetime | None] | None = None
         self.context = CommandContext(
             caller=Caller("console", "console", "console", "private", True),
@@ -77,6 +114,7 @@ class BotApp:
             options=ChatOptions(charts=settings.chat.charts),
             clock=clock,
             next_run=lambda: self.next_run() if self.next_run else None,
+            own_alerts=settings.own_alerts,
         )
         #: every chat command goes through it: command metrics, audit log, allowlist, rate
         self.dispatcher = Dispatcher(
@@ -97,34 +135,72 @@ class BotApp:
 
     async def refresh(self, now: datetime) -> LoadedMarket:
         as_of = self.as_of_for(now)
-        loaded = await asyncio.to_thread(self.market.load, as_of)
-        if self.chat_state:
-            self._state = await asyncio.to_thread(loaded.state)
-            if self.warm_charts:  # render the common charts now, not for the first asker
-                from bot.commands import warm_cache
+        try:
+            loaded = await off_loop(self.market.load, as_of, stop=self.stopping, name="market")
+            if self.chat_state:
+                self._state = await off_loop(loaded.state, stop=self.stopping, name="state")
+        finally:
+            self._loads_tried += 1
+        if self.chat_state and self.warm_charts:  # the common charts now, not for the first asker
+            from bot.commands import warm_cache
 
-                await asyncio.to_thread(warm_cache, self.context)
+            await off_loop(warm_cache, self.context, stop=self.stopping, name="charts")
         return loaded
 
     @property
     def state(self) -> MarketState | None:
         return self._state
 
+    @property
+    def stopping(self) -> asyncio.Event:
+        """Set when the process stops: a data load or evaluation still running is abandoned
+        (`bot.runtime.off_loop`), so the shutdown never waits for it. The running loop's
+        event (tests drive one app from several `asyncio.run`s)."""
+        loop = asyncio.get_running_loop()
+        if self._stopping[0] is not loop:
+            self._stopping = (loop, asyncio.Event())
+        return self._stopping[1]
+
     # --- JobRuntime ---------------------------------------------------------------------
 
     async def refresh_and_evaluate(self, now: datetime) -> EvaluationResult | None:
+        """Refresh, evaluate, deliver. None when the data failed (recorded as a failed run)
+        or the app stopped meanwhile: the evaluation is then abandoned, commits nothing
+        (one transaction) and runs again at the next start."""
+        try:
+            result = await self._refresh_and_evaluate(now)
+        except Interrupted:
+            self._log_interrupted()
+            return None
+        except asyncio.CancelledError:  # the shutdown cancels the job rather than waiting
+            if self.stopping.is_set():
+                self._log_interrupted()
+            raise
+        if result is not None:
+            await self.deliver(now)
+        return result
+
+    @staticmethod
+    def _log_interrupted() -> None:
+        log.warning("evaluation interrupted by shutdown; it runs again at the next start")
+
+    async def _refresh_and_evaluate(self, now: datetime) -> EvaluationResult | None:
+        log.info("evaluating as of %s: loading the market data", self.as_of_for(now).date())
         try:
             loaded = await self.refresh(now)
+        except Interrupted:
+            raise
         except Exception as exc:  # any data failure: recorded as a run, the bot goes on
             log.error("refresh failed: %s", exc)
             await asyncio.to_thread(self._record_failure, now, str(exc))
             self.metrics.evaluations.labels("error").inc()
             return None
-        result = await asyncio.to_thread(
-            self.engine.evaluate, loaded.history, loaded.data, loaded.as_of, now
+        cancel = threading.Event()
+        evaluate = functools.partial(
+            self.engine.evaluate, loaded.history, loaded.data, loaded.as_of, now, cancel=cancel
         )
+        result = await off_loop(evaluate, stop=self.stopping, cancel=cancel, name="evaluation")
         self.metrics.observe_evaluation(result)
-        await self.deliver(now)
         return result
 
     def _record_failure(self, now: datetime, reason: str) -> None:
@@ -186,10 +262,11 @@ class BotApp:
         return queue_message(self.store, group_key=key, message=msg, to=to)
 
     def startup_message(self, now: datetime) -> int:
-        """Tell admins the bot is up and what is currently firing."""
-        firing = firing_rules(self.store)
-        lines = [f"rules: {len(self.rules)}, source: {self.spec.source}"]
-        lines.append("firing now: " + (", ".join(firing) if firing else "nothing"))
+        """Tell admins the bot is up, which rules' conditions hold now and which fire: a
+        condition already true at the first start fires only after it clears, so it is
+        named here rather than left unseen."""
+        conds = conditions_now(self._state, self.store, self.rules)
+        lines = [f"rules: {len(self.rules)}, source: {self.spec.source}", *startup_lines(conds)]
         msg = TextMessage(
             MessageKind.STARTUP,
             "rotation-bot started",
@@ -197,6 +274,29 @@ class BotApp:
             simulated=self.spec.source == "demo",
         )
         return self._enqueue(f"startup:{now.isoformat()}", msg, "admins")
+
+    def role(self) -> Role:
+        """This process's part: "leader" (it runs the jobs and sends) or "follower"."""
+        return self.leadership.role if self.leadership is not None else "leader"
+
+    def leader_id(self) -> str | None:
+        """The leader's id (host:pid or `ROTATION_BOT_REPLICA_ID`), None while none leads."""
+        return self.leadership.leader_id if self.leadership is not None else None
+
+    def _started_reason(self) -> str | None:
+        """Readiness: None once the daemon is serving and has tried to load the market once
+        (a failed load still counts: commands that need no data answer, the others say why;
+        every replica out of the balancer for a data outage would answer nothing at all)."""
+        if not self.serving:
+            return "starting"
+        return "loading market data" if self.chat_state and not self._loads_tried else None
+
+    def renew_worker(self) -> None:
+        """A new delivery worker, for a replica that leads again (a stopped one stays
+        stopped)."""
+        self.worker = DeliveryWorker(
+            self.store, self.senders, self.settings, clock=self.clock, max_age=self._worker_max_age
+        )
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -217,6 +317,8 @@ class BotApp:
                 self.metrics,
                 self.settings.schedule.evaluate_delay_minutes,
                 clock=self.clock,
+                role=lambda: (self.role(), self.leader_id()),
+                readiness=[self._started_reason],
             )
             await self.health.start()
 

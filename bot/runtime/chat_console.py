@@ -46,6 +46,7 @@ def chat_context(
         store=store,
         rules=tuple(rules),
         options=ChatOptions(charts=charts and settings.chat.charts),
+        own_alerts=settings.own_alerts,
     )
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.config import Secrets, Settings, build_rules
+from bot.config import WEBHOOK_PATH, Secrets, Settings, build_rules, webhook_problems
 from bot.delivery import console_wanted
 from bot.model import ConfigError
-from bot.storage import display_database_url
+from bot.storage import display_database_url, normalize_database_url
 
 
 @dataclass
@@ -40,6 +40,7 @@ def _missing_files(settings: Settings) -> list[str]:
     wanted += [
         (f"data.{name}", getattr(data, name)) for name in ("members", "membership", "shares")
     ]
+    wanted += [("data.fundamentals", p) for p in data.fundamentals]
     problems = []
     for name, path in wanted:
         if path is None or path.is_file():
@@ -47,6 +48,52 @@ def _missing_files(settings: Settings) -> list[str]:
         what = "not a file" if path.exists() else "file not found"
         problems.append(f"{name}: {what}: {path}")
     return problems
+
+
+def _fundamentals_line(settings: Settings) -> str:
+    """Where the fundamentals come from on this source (the SEC only with a contact)."""
+    data = settings.data
+    files = f" + {len(data.fundamentals)} file(s)" if data.fundamentals else ""
+    if data.source == "demo":
+        return "simulated" + files
+    if data.source == "files":
+        return f"{len(data.fundamentals)} file(s), no network" if files else "none (no file)"
+    sec = (
+        f"SEC as {data.sec_user_agent!r}"
+        if data.sec_user_agent
+        else "no SEC (set data.sec_user_agent)"
+    )
+    return f"FRED, {sec}{files}"
+
+
+def _telegram_mode(settings: Settings, secrets: Secrets, r: ConfigReport) -> None:
+    """How Telegram commands come in; what stops webhook mode is an error when the token
+    is set (the bot would not start) and a warning when it is not."""
+    tg = settings.telegram
+    secret = secrets.telegram_webhook_secret
+    if tg.mode == "webhook":
+        r.lines.append(
+            f"telegram mode: webhook to {tg.webhook_url}, received on {WEBHOOK_PATH} of the "
+            f"health port (max_connections {tg.max_connections}, "
+            f"secret {'set' if secret is not None else 'missing'})"
+        )
+    else:
+        r.lines.append("telegram mode: polling (one process)")
+    plain = None if secret is None else secret.get_secret_value()
+    problems = webhook_problems(tg, settings.health, plain)
+    if problems and secrets.telegram_bot_token is not None:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    r.warnings += problems
+
+
+def run_mode(database_url: str) -> str:
+    """How many `rotation-bot run` processes the database allows."""
+    if normalize_database_url(database_url).startswith("sqlite"):
+        return "single process (SQLite: one `rotation-bot run` per database file)"
+    return (
+        "replicas (PostgreSQL: several `rotation-bot run` may share it; one leads and runs "
+        "the schedule and delivery)"
+    )
 
 
 def check_config(settings: Settings, secrets: Secrets | None = None) -> ConfigReport:
@@ -60,7 +107,9 @@ def check_config(settings: Settings, secrets: Secrets | None = None) -> ConfigRe
     r.lines.append(f"config file: {settings.config_path}")
     src = settings.data.source + (" (simulated market)" if settings.data.source == "demo" else "")
     r.lines.append(f"data source: {src}")
+    r.lines.append(f"fundamentals: {_fundamentals_line(settings)}")
     r.lines.append(f"database: {display_database_url(settings.database_url)}")
+    r.lines.append(f"mode: {run_mode(settings.database_url)}")
     r.lines.append(f"rules: {len(rules)} ({', '.join(x.id for x in rules)})")
     have = {
         "telegram": secrets.telegram_bot_token is not None,
@@ -95,6 +144,7 @@ def check_config(settings: Settings, secrets: Secrets | None = None) -> ConfigRe
             "alerts but cannot take commands"
         )
     r.lines.append("chat adapters: " + (", ".join(starts) if starts else "console only"))
+    _telegram_mode(settings, secrets, r)
     h = settings.health
     r.lines.append(f"health: http://{h.host}:{h.port}/healthz" if h.enabled else "health: disabled")
     return r

@@ -4,12 +4,18 @@
 letter is older than the limit; otherwise 503. Both carry JSON with the reasons. A database
 that cannot answer (locked by another process, unreachable) is a 503 with that reason within
 a few seconds: the probe waits `db_timeout` for a lock, not the store's 30 s.
+
+/readyz (for load balancers) says whether this process can serve: started, database
+reachable, its chat ingress up; never the data's freshness, or stale prices would take every
+replica out at once. /livez only says the event loop answers. /healthz and /metrics name this
+replica's role (leader or follower) and the leader.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,7 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from bot.config import HealthSettings
 from bot.model import Clock, utcnow
 from bot.runtime.metrics import BotMetrics
-from bot.storage import DatabaseUnavailable, Store, read_health
+from bot.storage import DatabaseUnavailable, Store, ping, read_health
 from signals import calendar
 
 log = logging.getLogger(__name__)
@@ -118,19 +124,44 @@ class HealthServer:
         delay_minutes: int = 30,
         db_timeout: float = 2.0,
         clock: Clock = utcnow,
+        role: Callable[[], tuple[str, str | None]] | None = None,
+        readiness: Iterable[Callable[[], str | None]] = (),
     ) -> None:
         self.store, self.cfg, self.metrics = store, cfg, metrics
+        #: this process's role and the leader's id, for /healthz and /metrics
+        self.role = role or (lambda: ("leader", None))
+        #: /readyz: each gives why this process cannot serve yet, or None (the database is
+        #: asked too); ingress adds its own
+        self.readiness: list[Callable[[], str | None]] = list(readiness)
         self.clock = clock
         self.delay_minutes = delay_minutes
         self.db_timeout = db_timeout
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
+        #: POST routes of the chat front-ends (Telegram's webhook), mounted once built
+        self._ingress: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] = {}
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/readyz", self._readyz)
+        app.router.add_get("/livez", self._livez)
+        app.router.add_post("/{path:.*}", self._posted)  # last: it takes any POST path
         return app
+
+    def mount(
+        self, routes: Mapping[str, Callable[[web.Request], Awaitable[web.StreamResponse]]]
+    ) -> None:
+        """Serve these POST routes too, by path; the chat front-ends are built after this
+        server starts, so the routes are looked up per request."""
+        self._ingress.update(routes)
+
+    async def _posted(self, request: web.Request) -> web.StreamResponse:
+        route = self._ingress.get(request.path)
+        if route is None:
+            return web.Response(status=404, text="not found")
+        return await route(request)
 
     async def _healthz(self, _request: web.Request) -> web.Response:
         deadline = self.db_timeout + 1.0
@@ -138,7 +169,30 @@ class HealthServer:
             health = await asyncio.wait_for(asyncio.to_thread(self._check), deadline)
         except TimeoutError:  # the thread finishes on its own; the answer cannot wait
             health = Health(ok=False, reasons=(f"database did not answer within {deadline:g} s",))
-        return web.json_response(health.to_json(), status=200 if health.ok else 503)
+        role, leader = self.role()
+        body = {**health.to_json(), "role": role, "leader": leader}
+        return web.json_response(body, status=200 if health.ok else 503)
+
+    async def _livez(self, _request: web.Request) -> web.Response:
+        """200 while the event loop answers: a liveness probe that neither the database nor
+        the market data can fail, so an outage of either never restarts every replica."""
+        return web.json_response({"alive": True})
+
+    async def _readyz(self, _request: web.Request) -> web.Response:
+        """200 when this process can serve requests (started, database reachable, ingress
+        up), whatever the market data: stale data must not take every replica out of a load
+        balancer at once (that is /healthz's to report)."""
+        reasons = [r for r in (check() for check in self.readiness) if r]
+        deadline = self.db_timeout + 1.0
+        try:
+            await asyncio.wait_for(asyncio.to_thread(ping, self.store, self.db_timeout), deadline)
+        except DatabaseUnavailable as exc:
+            reasons.append(str(exc))
+        except TimeoutError:
+            reasons.append(f"database did not answer within {deadline:g} s")
+        role, leader = self.role()
+        body = {"ready": not reasons, "reasons": reasons, "role": role, "leader": leader}
+        return web.json_response(body, status=503 if reasons else 200)
 
     def _check(self) -> Health:
         try:
@@ -153,6 +207,7 @@ class HealthServer:
     async def _metrics(self, _request: web.Request) -> web.Response:
         counts = await asyncio.to_thread(self.store.queue_counts)
         self.metrics.observe_queue(counts)
+        self.metrics.observe_role(self.role()[0])
         body = generate_latest(self.metrics.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

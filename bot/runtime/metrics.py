@@ -46,6 +46,12 @@ class BotMetrics:
             "Unix time of the last evaluation",
             registry=r,
         )
+        self.role = Gauge(
+            "rotation_bot_role",
+            "1 for this replica's role: leader (scheduled jobs, delivery) or follower",
+            ["role"],
+            registry=r,
+        )
         self.command_latency = Histogram(
             "rotation_bot_command_latency_seconds",
             "Time to answer a chat command",
@@ -74,6 +80,11 @@ class BotMetrics:
     def observe_queue(self, counts: QueueCounts) -> None:
         for state in ("pending", "retrying", "sending", "delivered", "dead", "cancelled"):
             self.queue.labels(state).set(getattr(counts, state))
+
+    def observe_role(self, role: str) -> None:
+        """1 for this process's role ("leader" or "follower"), 0 for the other."""
+        for name in ("leader", "follower"):
+            self.role.labels(name).set(1 if name == role else 0)
 
     def command_timer(self, request: Request, ctx: CommandContext, next: Handler) -> Reply:
         """Middleware: time every command (the latency people feel, refusals included)."""

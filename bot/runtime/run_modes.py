@@ -19,11 +19,14 @@ from typing import TextIO
 import pandas as pd
 
 from bot.config import AdminSettings, Settings
+from bot.delivery import Adapter
 from bot.model import Clock, utcnow
 from bot.runtime import jobs
 from bot.runtime.app import BotApp
+from bot.runtime.leader_work import LeaderWork
+from bot.runtime.leadership import Leadership
 from bot.runtime.scheduler import Scheduler
-from bot.storage import MEMORY_URL, Store
+from bot.storage import MEMORY_URL, Store, UpdateClaims
 from signals import calendar
 
 log = logging.getLogger(__name__)
@@ -87,87 +90,120 @@ async def run_daemon(
     clock: Clock = utcnow,
     on_started: Callable[[BotApp], None] | None = None,
 ) -> int:
-    """Run until SIGTERM/SIGINT (or `stop`): scheduler, delivery, chat, health."""
+    """Run until SIGTERM/SIGINT (or `stop`): chat and health on every replica; the scheduler
+    and delivery on the leader only (on SQLite, the one process leads)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
     app = BotApp(settings, as_of=as_of, clock=clock)
-    scheduler = Scheduler(settings.schedule, jobstore_url=settings.database_url, clock=clock)
+    work = LeaderWork(app, settings, clock, shutdown_budget=SHUTDOWN_BUDGET / 2)
+    leadership = Leadership(app.store, work.elected, work.deposed)
     chat: list = []
-    startup: asyncio.Task[None] | None = None
     try:
         await app.open()
+        app.leadership = leadership
         await app.start_health()
         # build the exchange calendar (~0.4 s) off the loop before the triggers need it
         await asyncio.to_thread(calendar.last_completed_session)
         jobs.set_runtime(app, clock)
-        app.next_run = lambda: scheduler.next_run_time(jobs.EVALUATE)
         chat = await start_chat_adapters(app)
         app.warm_charts = bool(chat) and settings.chat.charts
-        scheduler.start(catch_up=True)
-        if scheduler.catch_up_task is not None:
-            await scheduler.catch_up_task
-        if settings.chat.startup_message:
-            await asyncio.to_thread(app.startup_message, clock())
-            # in the background: behind a backlog it may wait for a long drain, and SIGTERM
-            # must not wait for it
-            startup = asyncio.create_task(_deliver_startup(clock()), name="startup delivery")
+        await leadership.start()
+        if leadership.is_single and work.ready is not None:
+            # one process: running once the catch-up evaluation is done, unless stopped first
+            if not await _done_before(work.ready, stop):
+                log.info("stopping")
+                return EXIT_OK
+        elif leadership.role == "follower":
+            work.follow()
         # objects made at start live for the whole run: keep them out of the collector's
         # scans, whose pauses otherwise stall the send pace (measured by benchmarks/fanout)
         gc.freeze()
+        app.serving = True
         if on_started is not None:
             on_started(app)
-        log.info("rotation-bot running; next evaluation %s", scheduler.next_run_time(jobs.EVALUATE))
+        log.info(
+            "rotation-bot running as %s (%s); next evaluation %s",
+            leadership.me,
+            leadership.role,
+            app.next_run() if app.next_run else "on the leader",
+        )
         await stop.wait()
         log.info("stopping")
     finally:
-        await _stop_all(app, scheduler, chat, startup)
+        await _stop_all(app, leadership, work, chat)
     return EXIT_OK
 
 
-async def _deliver_startup(now: datetime) -> None:
-    """The startup message's delivery pass, as the delivery job (never beside it)."""
-    try:
-        await jobs.deliver_job(now)
-    except Exception:  # the daemon goes on; the interval job sends it later
-        log.exception("delivering the startup message failed")
-
-
-async def _stop_all(
-    app: BotApp, scheduler: Scheduler, chat: list, startup: asyncio.Task[None] | None = None
-) -> None:
-    """Stop taking commands, stop scheduling, let in-flight sends finish (the rows not yet
-    sent go back to the outbox), close the store."""
+async def _stop_all(app: BotApp, leadership: Leadership, work: LeaderWork, chat: list) -> None:
+    """Stop taking commands, stop leading (scheduling stops, in-flight sends finish, the
+    rows not yet sent go back to the outbox, the lease is handed over), close the store.
+    An evaluation still running is abandoned at once: it commits nothing and runs again at
+    the next start."""
+    app.stopping.set()
     for adapter in chat:
         try:
             await asyncio.wait_for(adapter.stop(), timeout=3)
         except Exception:  # a hung chat connection must not block the shutdown
             log.exception("stopping %s failed", getattr(adapter, "name", adapter))
-    app.worker.stop()
-    if scheduler.running:
-        await scheduler.shutdown(timeout=SHUTDOWN_BUDGET / 2)
-    if startup is not None and not startup.done():
-        startup.cancel()
-        await asyncio.wait([startup], timeout=1.0)
+    work.stop_following()
+    await leadership.stop()
     jobs.set_runtime(None)
     await app.close()
 
 
+async def _done_before(task: asyncio.Task[None], stop: asyncio.Event) -> bool:
+    """Wait for `task`; False when `stop` is set first (the shutdown then deals with it)."""
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((task, stopping), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if not task.done():
+        return False
+    task.result()  # a failed start fails the daemon, as before
+    return True
+
+
 async def start_chat_adapters(app: BotApp) -> list:
     """The chat adapters whose tokens are present; the console when none is and
-    stdin is a terminal."""
-    from bot.platforms import build_chat_adapters
+    stdin is a terminal. Their webhook routes go on the health server before they start
+    (Telegram posts as soon as its webhook is set), and each update is claimed in the
+    database, so a replica answers only what no other took."""
+    from bot.platforms import build_chat_adapters, web_routes
 
     adapters = build_chat_adapters(
-        app.settings, app.secrets, app.context.for_caller, app.dispatcher, app.senders
+        app.settings,
+        app.secrets,
+        app.context.for_caller,
+        app.dispatcher,
+        app.senders,
+        claims=UpdateClaims(app.store),
     )
+    for adapter in adapters:
+        routes = web_routes([adapter])
+        if routes and app.health is not None:
+            app.health.mount(routes)
+            app.health.readiness.append(_connected_reason(adapter))
     started = []
     for adapter in adapters:
         await adapter.start()
         started.append(adapter)
     return started
+
+
+def _connected_reason(adapter: Adapter) -> Callable[[], str | None]:
+    """Readiness of a webhook front-end: not before it is connected (setWebhook done)."""
+    connected: asyncio.Event | None = getattr(adapter, "connected", None)
+
+    def reason() -> str | None:
+        if connected is None or connected.is_set():
+            return None
+        return f"{adapter.name}: not connected yet"
+
+    return reason
 
 
 # --- demo --------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from apscheduler.jobstores.base import BaseJobStore
+from apscheduler.jobstores.base import BaseJobStore, ConflictingIdError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -215,14 +215,18 @@ class Scheduler:
                     aps.remove_job(spec.name, alias)  # it moved between stores
             job = aps.get_job(spec.name, spec.jobstore)
             if job is None:
-                aps.add_job(
-                    spec.func,
-                    spec.trigger,
-                    id=spec.name,
-                    name=spec.description,
-                    jobstore=spec.jobstore,
-                    replace_existing=False,
-                )
+                try:
+                    aps.add_job(
+                        spec.func,
+                        spec.trigger,
+                        id=spec.name,
+                        name=spec.description,
+                        jobstore=spec.jobstore,
+                        replace_existing=False,
+                    )
+                except ConflictingIdError:  # another process added it since get_job: keep it
+                    log.info("%s was scheduled by another process meanwhile", spec.name)
+                    continue
                 log.info("scheduled %s", spec.description)
                 continue
             changes: dict[str, Any] = {}

@@ -5,6 +5,7 @@ values, so nothing else needs SQLAlchemy.
 """
 
 from bot.storage.alerts import Alerts, LoggedAlert, alert_log
+from bot.storage.dead_letters import DeadLetters
 from bot.storage.destinations import (
     ChatKey,
     Destination,
@@ -13,8 +14,15 @@ from bot.storage.destinations import (
     RuleFilter,
 )
 from bot.storage.errors import DATABASE_ERRORS, daemon_lock, storage_error
-from bot.storage.evaluation import EvaluationUnit, Progress, WriteConflict, evaluation_unit
-from bot.storage.health import DatabaseUnavailable, HealthFacts, read_health
+from bot.storage.evaluation import (
+    EvaluationAbandoned,
+    EvaluationUnit,
+    Progress,
+    WriteConflict,
+    evaluation_unit,
+)
+from bot.storage.health import DatabaseUnavailable, HealthFacts, ping, read_health
+from bot.storage.leader import Fence, LeaderLease, LeaseHolder, LeaseLost, release_claims
 from bot.storage.outbox import enqueue_message, message_from_payload, queue_message
 from bot.storage.outbox_claims import (
     ClaimRenewed,
@@ -27,8 +35,16 @@ from bot.storage.outbox_claims import (
     PartsSent,
     Rescheduled,
 )
+from bot.storage.own_alerts import (
+    OWN_RULE_PREFIX,
+    OwnAlert,
+    OwnAlertLimit,
+    OwnAlerts,
+    OwnRuleStates,
+)
 from bot.storage.rule_state import RuleStates, firing_rules
 from bot.storage.runs import RunEnd, Runs, RunStart, RunSummary, record_failed_run
+from bot.storage.send_pace import SharedPace
 from bot.storage.status import (
     AdminStatus,
     DeadLetter,
@@ -38,12 +54,14 @@ from bot.storage.status import (
     StatusQueries,
 )
 from bot.storage.store import MEMORY_URL, QueueCounts, Store, as_utc
+from bot.storage.update_claims import UpdateClaims
 from bot.storage.url import check_database_url, display_database_url, normalize_database_url
 
 __all__ = [
     "AdminStatus",
     "ChatKey",
     "DeadLetter",
+    "DeadLetters",
     "Destination",
     "DestinationTransaction",
     "Destinations",
@@ -52,10 +70,17 @@ __all__ = [
     "RuleFilter",
     "RuleRecord",
     "StatusQueries",
+    "UpdateClaims",
     "Alerts",
     "DATABASE_ERRORS",
     "DatabaseUnavailable",
+    "EvaluationAbandoned",
     "EvaluationUnit",
+    "Fence",
+    "LeaderLease",
+    "LeaseHolder",
+    "LeaseLost",
+    "SharedPace",
     "ClaimRenewed",
     "Delivered",
     "DeliveryOutcome",
@@ -68,6 +93,11 @@ __all__ = [
     "LoggedAlert",
     "MEMORY_URL",
     "OutboxDb",
+    "OWN_RULE_PREFIX",
+    "OwnAlert",
+    "OwnAlertLimit",
+    "OwnAlerts",
+    "OwnRuleStates",
     "Progress",
     "QueueCounts",
     "RuleStates",
@@ -88,7 +118,9 @@ __all__ = [
     "message_from_payload",
     "normalize_database_url",
     "queue_message",
+    "ping",
     "read_health",
+    "release_claims",
     "record_failed_run",
     "storage_error",
 ]

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.storage.locks import serialize
 from bot.storage.store import Store, as_utc
 from bot.storage.tables import DeliveryRow, DestinationRow
 
@@ -144,10 +145,13 @@ class Destinations:
         self._store = store
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[DestinationTransaction]:
+    def transaction(self, *, exclusive: bool = False) -> Iterator[DestinationTransaction]:
         """Read and write rows in one transaction: committed when the block ends, rolled back
-        when it raises."""
+        when it raises. `exclusive`: one such transaction at a time across processes (the
+        config sync of replicas starting together, which would insert the same rows)."""
         with self._store.transaction() as session:
+            if exclusive:
+                serialize(session, "destinations")
             yield DestinationTransaction(session)
 
     def find(self, key: ChatKey) -> Destination | None:

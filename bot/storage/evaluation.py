@@ -11,6 +11,7 @@ through the `EvaluationUnit` it yields. A unique key that another evaluation com
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from bot.model import AlertGroup, Clock, TextMessage, utcnow
 from bot.storage import outbox
 from bot.storage.alerts import Alerts
+from bot.storage.own_alerts import OwnRuleStates
 from bot.storage.rule_state import RuleStates
 from bot.storage.runs import Runs
 from bot.storage.store import Store
@@ -36,6 +38,10 @@ class WriteConflict(Exception):
     unit of work was written."""
 
 
+class EvaluationAbandoned(Exception):
+    """The evaluation was given up (the process is stopping): nothing of it was written."""
+
+
 @dataclass(frozen=True)
 class Progress:
     """How far the engine has evaluated; `version` counts the evaluations that ran."""
@@ -47,12 +53,23 @@ class Progress:
 class EvaluationUnit:
     """The repositories of one evaluation, sharing its transaction."""
 
-    def __init__(self, session: Session, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, session: Session, clock: Clock = utcnow, cancel: threading.Event | None = None
+    ) -> None:
         self._session = session
+        self._cancel = cancel
         self.runs = Runs(session)
         self.rule_states = RuleStates(session, clock)
         self.alerts = Alerts(session)
+        #: the chats' own rules: loaded, stepped and queued with the configured ones
+        self.own_rules = OwnRuleStates(session)
         self._progress: EngineState | None = None
+
+    def check_cancel(self) -> None:
+        """Raise `EvaluationAbandoned` (rolling everything back) once the evaluation was
+        given up."""
+        if self._cancel is not None and self._cancel.is_set():
+            raise EvaluationAbandoned("evaluation abandoned: rolled back")
 
     def progress(self) -> Progress | None:
         """The engine's progress, locked until commit so that racing evaluations take turns
@@ -109,11 +126,17 @@ class EvaluationUnit:
 
 
 @contextlib.contextmanager
-def evaluation_unit(store: Store, clock: Clock = utcnow) -> Iterator[EvaluationUnit]:
+def evaluation_unit(
+    store: Store, clock: Clock = utcnow, cancel: threading.Event | None = None
+) -> Iterator[EvaluationUnit]:
     """One transaction for a whole evaluation: commit on success, roll back on any error; a
-    unique key taken by another transaction is a `WriteConflict`. `clock` stamps the rows."""
+    unique key taken by another transaction is a `WriteConflict`. `clock` stamps the rows.
+    Once `cancel` is set (the process stopping), it commits nothing: `EvaluationAbandoned`."""
     try:
         with store.transaction() as session:
-            yield EvaluationUnit(session, clock)
+            unit = EvaluationUnit(session, clock, cancel)
+            yield unit
+            store.check_fence(session)  # a deposed leader's evaluation commits nothing
+            unit.check_cancel()  # nor does one given up while it ran
     except IntegrityError as exc:
         raise WriteConflict(str(exc).splitlines()[0] if str(exc) else "unique key") from exc

@@ -8,6 +8,7 @@ probe's connection, PostgreSQL's lock and statement timeouts of its transaction.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,7 +54,24 @@ def read_health(store: Store, wait: float | None = None) -> HealthFacts:
     return HealthFacts(run, dead, as_utc(dead_oldest))
 
 
-def _database_trouble(exc: SQLAlchemyError) -> str:
+def ping(store: Store, wait: float | None = None) -> None:
+    """One round trip to the database (readiness); `DatabaseUnavailable` when it does not
+    answer within `wait` seconds."""
+    try:
+        if store.is_sqlite:  # a local file: reachable when it opens (no write lock taken)
+            raw = store.engine.raw_connection()
+            try:
+                raw.cursor().execute("SELECT 1")
+            finally:
+                raw.close()
+            return
+        with _session(store, wait) as s:
+            s.execute(text("SELECT 1"))
+    except (SQLAlchemyError, sqlite3.Error) as exc:
+        raise DatabaseUnavailable(_database_trouble(exc)) from exc
+
+
+def _database_trouble(exc: SQLAlchemyError | sqlite3.Error) -> str:
     """The driver's message ("database is locked"), not SQLAlchemy's with its SQL."""
     cause = getattr(exc, "orig", None) or exc
     lines = str(cause).strip().splitlines()

@@ -106,6 +106,7 @@ class OutboxDb:
                     .values(**values)
                 )
                 done.append(bool(conn.execute(stmt).rowcount))
+            self.store.check_fence(conn)
         for (job, values), ok in zip(columns, done, strict=True):
             if not ok:
                 log.warning(

@@ -14,11 +14,11 @@ import contextlib
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import create_engine, event, func, select, update
+from sqlalchemy import create_engine, event, func, inspect, select, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +26,7 @@ from sqlalchemy.pool import StaticPool
 
 from bot.model import ConfigError, StorageError, register_secret, utcnow
 from bot.storage import errors as db_errors
+from bot.storage.locks import serialize
 from bot.storage.tables import Base, DeliveryRow, DestinationRow, SchemaVersion
 from bot.storage.url import check_database_url, normalize_database_url
 
@@ -40,6 +41,25 @@ def as_utc(ts: datetime | None) -> datetime | None:
     if ts is None:
         return None
     return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+
+
+#: columns added to a table after its first release: `create_all` creates missing tables
+#: only, so a database from before gets them here (nullable, so an older bot writing rows
+#: without them still works, and the schema version stays)
+ADDED_COLUMNS = {"update_claims": ("lease_until", "done_at")}
+
+
+def add_missing_columns(conn: Connection) -> None:
+    """Upgrade in place: ALTER TABLE ... ADD COLUMN for each of `ADDED_COLUMNS` missing."""
+    for table, names in ADDED_COLUMNS.items():
+        have = {c["name"] for c in inspect(conn).get_columns(table)}
+        for name in names:
+            if name in have:
+                continue
+            column = Base.metadata.tables[table].c[name]
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+            log.info("database: added column %s.%s", table, name)
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -72,6 +92,16 @@ class QueueCounts:
 
 class Store:
     """Owns the SQLAlchemy engine and hands out transactions."""
+
+    #: while a replica leads, a check that it still does, run at the end of each of its
+    #: fenced writes (outbox claims and outcomes, evaluations): see `bot.storage.leader`
+    fence: Callable[[Connection | Session], None] | None = None
+
+    def check_fence(self, conn: Connection | Session) -> None:
+        """Refuse this transaction's writes when the replica no longer leads (no fence: a
+        single process, nothing to check)."""
+        if self.fence is not None:
+            self.fence(conn)
 
     def __init__(self, url: str = MEMORY_URL) -> None:
         url = normalize_database_url(url)  # postgresql:// means psycopg 3 here
@@ -111,9 +141,14 @@ class Store:
 
     def _create_schema(self) -> None:
         """The tables, and one write: a database that cannot be written (read-only, full,
-        locked by another process) fails here, at the start, rather than at the first alert."""
-        Base.metadata.create_all(self.engine)
+        locked by another process) fails here, at the start, rather than at the first alert.
+        Replicas starting together on PostgreSQL take turns (`serialize`)."""
+        with self.connection() as conn:
+            serialize(conn, "schema")
+            Base.metadata.create_all(conn)
+            add_missing_columns(conn)
         with self.transaction() as s:
+            serialize(s, "schema")
             row = s.get(SchemaVersion, 1)
             if row is None:
                 s.add(SchemaVersion(id=1, version=SCHEMA_VERSION))
@@ -222,6 +257,7 @@ class Store:
                     .where(DeliveryRow.id.in_(ids))
                     .values(status="sending", claimed_until=now + lease)
                 )
+            self.check_fence(s)
         if ids:
             log.debug("worker %s claimed %d deliveries", worker, len(ids))
         return ids

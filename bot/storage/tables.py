@@ -148,3 +148,69 @@ class DeliveryRow(Base):
     parts_sent: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UpdateClaimRow(Base):
+    """An incoming chat update (Telegram update, Slack event or trigger) taken by one
+    replica: the primary key makes a second claim of the same update fail, so a duplicate
+    delivery is not answered twice; a lease run out before `done_at` lets a retry take it
+    again, so a replica's death loses nothing (bot.storage.update_claims)."""
+
+    __tablename__ = "update_claims"
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    #: the taker's lease; NULL in a claim made before leases (counts as done). Added to an
+    #: existing table by `bot.storage.store` (`add_missing_columns`)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: when it was handled; NULL while being handled
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LeaderLeaseRow(Base):
+    """Which replica leads, until when, and its epoch: a takeover raises the epoch, and the
+    leader's fenced writes check it (bot.storage.leader)."""
+
+    __tablename__ = "leader_lease"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    epoch: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SendPaceRow(Base):
+    """The next free send slot of a cap shared by every replica: a platform's overall cap
+    (key "telegram") or one chat's ("telegram:-100123") (bot.storage.send_pace)."""
+
+    __tablename__ = "send_pace"
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    next_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OwnAlertRow(Base):
+    """A rule made in a chat for that chat alone (bot.storage.own_alerts). Deleted rules keep
+    their row (`deleted`), so an id is never reused and the alert log's keys stay unique."""
+
+    __tablename__ = "own_alerts"
+    __table_args__ = (
+        UniqueConstraint("platform", "chat_id", "thread_id", "number", name="uq_own_alert"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    #: Telegram topic id; "" when none
+    thread_id: Mapped[str] = mapped_column(String(32), default="")
+    #: the short id people type (`alert delete 3`), counted per chat
+    number: Mapped[int] = mapped_column(Integer)
+    #: the rule as the bot understood it (`breadth_200d crosses above 70 confirm 2`)
+    text: Mapped[str] = mapped_column(Text)
+    #: the rule's keys (signals.rules.RuleSpec.from_dict without id) and its subject
+    spec: Mapped[dict] = mapped_column(JSON)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: the rule's state machine as JSON; null until its silent start at an evaluation
+    state: Mapped[dict | None] = mapped_column(JSON)
+    #: the last session the state has seen
+    state_session: Mapped[date | None] = mapped_column(Date)

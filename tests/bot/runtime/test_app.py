@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from bot.config.app import HealthSettings
 from bot.config.settings import load_settings
@@ -180,3 +181,30 @@ def test_weekly_digest_sends_text_and_chart(tmp_path, telegram_env, slack_env) -
     assert photo.files and next(iter(photo.files.values())).to_json()["size"] > 10_000
     sl = [r.method for r in slack_env.requests() if r.outcome == "ok"]
     assert "chat.postMessage" in sl and "files.completeUploadExternal" in sl
+
+
+def test_ready_only_after_the_first_market_load_even_a_failed_one(tmp_path) -> None:
+    """A replica is not put behind the load balancer before its first market load (it would
+    answer "still loading"), and a failed load does not keep it out: a data outage must not
+    take every replica out at once."""
+    settings = _settings(tmp_path)
+    for source, loads in ((settings, True), (_no_prices(settings), False)):
+        app = BotApp(source, store=Store(settings.database_url))
+        app.chat_state = True
+        assert app._started_reason() == "starting"
+        app.serving = True
+        assert app._started_reason() == "loading market data"
+        if loads:
+            asyncio.run(app.refresh(utcnow()))
+            assert app.state is not None
+        else:
+            with pytest.raises(Exception, match="needs at least one --prices"):
+                asyncio.run(app.refresh(utcnow()))
+            assert app.state is None
+        assert app._started_reason() is None
+
+
+def _no_prices(settings):
+    return settings.model_copy(
+        update={"data": settings.data.model_copy(update={"source": "files", "prices": ()})}
+    )

@@ -118,6 +118,37 @@ def test_run_once_exit_2_while_dead_letters_from_an_earlier_run_remain(
         store.close()
 
 
+def test_dead_letters_are_listed_retried_or_dropped_and_run_once_exits_0_again(
+    tmp_path: Path, telegram_env: FakeTelegram, slack_env: FakeSlack, capsys
+) -> None:
+    """The operator's way out of exit 2: `dead-letters` lists them, `--retry` sends them on
+    the next run, `--drop` gives them up; either way `run --once` exits 0 again."""
+    config = _config(tmp_path)
+    settings = load_settings(config)
+    store = _queue_for_every_destination(settings)
+    try:
+        with store.transaction() as s:
+            s.execute(update(DeliveryRow).values(status="dead", last_error="500\nboom"))
+        rows = store.queue_counts().dead
+        assert rows >= 2
+        capsys.readouterr()
+        assert main(["dead-letters", "--config", str(config)]) == 0
+        listed = capsys.readouterr()
+        assert len(listed.out.splitlines()) == rows and "500 boom" in listed.out
+        assert f"{rows} dead letter(s)" in listed.err
+        first = int(listed.out.split("\t", 1)[0])
+        assert main(["dead-letters", "--config", str(config), "--drop", "--id", str(first)]) == 0
+        assert capsys.readouterr().out.strip() == "1 dead letter(s) dropped"
+        assert main(["dead-letters", "--config", str(config), "--retry"]) == 0
+        assert capsys.readouterr().out.strip() == f"{rows - 1} dead letter(s) pending again"
+        assert store.queue_counts().dead == 0
+        assert asyncio.run(run_once(settings, as_of=D1)) == EXIT_OK
+        assert store.queue_counts().dead == 0 and store.queue_counts().pending == 0
+        assert telegram_env.delivered() or slack_env.delivered()  # the retried ones went out
+    finally:
+        store.close()
+
+
 def test_run_once_stale_data_is_reported_not_an_error(tmp_path, telegram_env, slack_env):
     settings = load_settings(_config(tmp_path))
     assert asyncio.run(run_once(settings, as_of=pd.Timestamp("2026-10-30"))) == EXIT_OK
