@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from bot.storage.status import DeadLetter
+from bot.storage.status import DeadLetter, dead_letters
 from bot.storage.store import Store
-from bot.storage.tables import DeliveryRow, DestinationRow
+from bot.storage.tables import DeliveryRow
 
 
 class DeadLetters:
@@ -27,18 +27,7 @@ class DeadLetters:
     def list(self) -> list[DeadLetter]:
         """Every dead letter, oldest first."""
         with self._store.transaction() as s:
-            rows = s.execute(
-                select(
-                    DeliveryRow.id,
-                    DestinationRow.platform,
-                    DestinationRow.chat_id,
-                    DeliveryRow.last_error,
-                )
-                .join(DestinationRow, DestinationRow.id == DeliveryRow.destination_id)
-                .where(DeliveryRow.status == "dead")
-                .order_by(DeliveryRow.id)
-            ).all()
-        return [DeadLetter(r.id, r.platform, r.chat_id, r.last_error) for r in rows]
+            return dead_letters(s, newest_first=False)
 
     def retry(self, now: datetime, ids: Sequence[int] = ()) -> int:
         """Dead letters (those of `ids`, or all) pending again from `now`; how many."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot.storage.runs import RunSummary
 from bot.storage.store import Store
@@ -59,6 +60,21 @@ class AdminStatus:
     disabled: tuple[DisabledDestination, ...]
 
 
+def dead_letters(s: Session, *, newest_first: bool, limit: int | None = None) -> list[DeadLetter]:
+    """The outbox's dead letters with where they were going, in one query."""
+    order = DeliveryRow.id.desc() if newest_first else DeliveryRow.id
+    query = (
+        select(
+            DeliveryRow.id, DestinationRow.platform, DestinationRow.chat_id, DeliveryRow.last_error
+        )
+        .join(DestinationRow, DestinationRow.id == DeliveryRow.destination_id)
+        .where(DeliveryRow.status == "dead")
+        .order_by(order)
+        .limit(limit)
+    )
+    return [DeadLetter(r.id, r.platform, r.chat_id, r.last_error) for r in s.execute(query)]
+
+
 class StatusQueries:
     """Read-only queries behind the status commands."""
 
@@ -100,18 +116,7 @@ class StatusQueries:
         """Dead letters (the `listed` newest) and disabled destinations (all, oldest first)."""
         with self._store.transaction() as s:
             n_dead = s.scalar(select(func.count()).where(DeliveryRow.status == "dead")) or 0
-            dead = s.execute(
-                select(
-                    DeliveryRow.id,
-                    DestinationRow.platform,
-                    DestinationRow.chat_id,
-                    DeliveryRow.last_error,
-                )
-                .join(DestinationRow, DestinationRow.id == DeliveryRow.destination_id)
-                .where(DeliveryRow.status == "dead")
-                .order_by(DeliveryRow.id.desc())
-                .limit(listed)
-            ).all()
+            dead = dead_letters(s, newest_first=True, limit=listed)
             disabled = s.execute(
                 select(
                     DestinationRow.platform, DestinationRow.chat_id, DestinationRow.disabled_reason
@@ -121,7 +126,7 @@ class StatusQueries:
             ).all()
         return AdminStatus(
             dead_count=n_dead,
-            dead=tuple(DeadLetter(d.id, d.platform, d.chat_id, d.last_error) for d in dead),
+            dead=tuple(dead),
             disabled=tuple(
                 DisabledDestination(d.platform, d.chat_id, d.disabled_reason) for d in disabled
             ),

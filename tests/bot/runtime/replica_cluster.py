@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from tests.bot.runtime.replica_helpers import spawn_run
 from tests.fakes.server import RemoteFake
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -262,16 +263,7 @@ class Replica:
                 "SLACK_SIGNING_SECRET": slack.signing_secret,
                 "SLACK_API_URL": slack.api_url,
             }
-        argv = [sys.executable, "-m", "bot.cli", "run", "--as-of", ALERT_SESSION]
-        with self.log.open("w") as err:  # the child keeps its own copy of the descriptor
-            self.proc = subprocess.Popen(
-                [*argv, "--config", str(config)],
-                cwd=config.parent,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-            )
+        self.proc = spawn_run(config, env, self.log, ("--as-of", ALERT_SESSION))
 
     @property
     def webhook_url(self) -> str:

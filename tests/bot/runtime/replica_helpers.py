@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,21 +54,29 @@ def get_json(port: int, path: str) -> tuple[int, dict[str, Any]] | None:
         return None
 
 
+def spawn_run(
+    config: Path, env: dict[str, str], log: Path, args: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
+    """`rotation-bot run [args] --config <config>` in the config's folder, stderr into `log`
+    (the child keeps its own copy of the descriptor), stdin and stdout closed."""
+    with log.open("w") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run", *args, "--config", str(config)],
+            cwd=config.parent,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+
+
 class Replica:
     """One `rotation-bot run --config <config>`, its stderr in a file beside the config."""
 
     def __init__(self, config: Path, port: int, env: dict[str, str]) -> None:
         self.port = port
         self.log = config.parent / "stderr.log"
-        with self.log.open("w") as err:  # the child keeps its own copy of the descriptor
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
-                cwd=config.parent,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-            )
+        self.proc = spawn_run(config, env, self.log)
 
     @property
     def alive(self) -> bool:

@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -23,6 +22,7 @@ import pytest
 import yaml
 
 from tests.bot.db_helpers import fresh_pg_schema, pg_base_url
+from tests.bot.runtime.replica_helpers import spawn_run
 from tests.fakes.telegram_api import FakeTelegram, visible_text
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -69,15 +69,7 @@ class Daemon:
         }
         for var in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "DATABASE_URL", "ROTATION_BOT_CONFIG"):
             env.pop(var, None)
-        with self.log.open("w") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
-                cwd=config.parent,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-            )
+        self.proc = spawn_run(config, env, self.log)
 
     @property
     def webhook(self) -> str:
