@@ -25,7 +25,7 @@ from bot.commands.common import (
 )
 from bot.commands.context import CommandContext
 from bot.commands.parse import CommandRequest
-from bot.commands.sector_names import resolve_sector
+from bot.commands.sector_names import panel_ticker
 from bot.model import Button, Reply, echo
 from bot.render import charts, format_value, signal_unit
 from bot.render import texts as T
@@ -146,14 +146,11 @@ def _subject_ticker(state: MarketState, word: str) -> str:
     """A ticker in the data (as typed, BRK.B -> BRK-B, or a sector name's ETF), else a
     one-line error naming the closest tickers and signals, with a runnable example."""
     closes = state.data.closes
-    candidate = word.upper().replace(".", "-")
-    if candidate in closes.columns:
-        return candidate
-    etf = resolve_sector(word)
-    if etf is not None and etf in closes.columns:
-        return etf
+    found = panel_ticker(word, closes.columns)
+    if found is not None:
+        return found
     known = [str(c) for c in closes.columns]
-    close = difflib.get_close_matches(candidate[:16], known, n=3, cutoff=0.4)
+    close = difflib.get_close_matches(word.upper().replace(".", "-")[:16], known, n=3, cutoff=0.4)
     close_signals = difflib.get_close_matches(word.lower()[:16], list(SIGNAL_ALIASES), n=2)
     names = close_signals + close
     message = T.CHART_BAD_WORD.format(name=echo(word))

@@ -8,7 +8,6 @@ the snapshot defines them (value_t - value_(t-5) and value_(t-21); docs/signals.
 from __future__ import annotations
 
 import difflib
-import math
 import re
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from bot.commands.context import CommandContext
 from bot.model import Button, Chart, Reply, echo
 from bot.render import ChartMeta, format_coverage, format_plain, signal_unit
 from bot.render import texts as T
+from signals.indicators.json_values import finite_number as number
 
 if TYPE_CHECKING:
     from bot.alerts import MarketState
@@ -121,17 +121,6 @@ def state_on(ctx: CommandContext, word: str | None, command: str) -> MarketState
             T.DATE_BEFORE_DATA.format(date=day.isoformat(), first=first, example=example)
         )
     return state.at(day)
-
-
-def number(value: Any) -> float | None:
-    """A finite float, or None (NaN, None, strings)."""
-    if value is None or isinstance(value, bool | str):
-        return None
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 @dataclass(frozen=True)

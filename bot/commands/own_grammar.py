@@ -23,7 +23,7 @@ import pandas as pd
 from bot.alerts import OwnRule, Subject, own_rule, own_rule_spec
 from bot.commands.chart import SIGNAL_ALIASES
 from bot.commands.common import CommandError
-from bot.commands.sector_names import resolve_sector
+from bot.commands.sector_names import panel_ticker
 from bot.model import echo
 from bot.render import format_plain
 from bot.render import texts as T
@@ -61,11 +61,8 @@ def _number(word: str) -> float | None:
 def _ticker(state: MarketState, word: str) -> str | None:
     """A ticker with prices (as typed, BRK.B as BRK-B, or a sector name's ETF), or None."""
     closes = state.data.closes
-    candidate = word.upper().replace(".", "-")
-    if candidate in closes.columns and closes[candidate].notna().any():
-        return candidate
-    etf = resolve_sector(word)
-    return etf if etf is not None and etf in closes.columns else None
+    found = panel_ticker(word, closes.columns)
+    return found if found is not None and closes[found].notna().any() else None
 
 
 def _signal(state: MarketState, word: str) -> str | None:

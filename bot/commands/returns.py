@@ -24,7 +24,7 @@ from bot.commands.common import (
 )
 from bot.commands.context import CommandContext
 from bot.commands.parse import CommandRequest
-from bot.commands.sector_names import resolve_sector
+from bot.commands.sector_names import panel_ticker
 from bot.model import Button, Reply, Table, echo
 from bot.render import cap_lines, format_percent, format_return_pct, format_spread_pp
 from bot.render import texts as T
@@ -84,14 +84,11 @@ def _span(bases: CapBases, state: MarketState, period: Period, example: str) -> 
 def _ticker(bases: CapBases, word: str, command: str) -> str:
     """A ticker of the panel as typed (BRK.B -> BRK-B), or a one-word sector name's ETF;
     else a one-line CommandError naming it and the closest tickers."""
-    candidate = word.upper().replace(".", "-")
-    if candidate in bases.columns:
-        return candidate
-    etf = resolve_sector(word)
-    if etf is not None and etf in bases.columns:
-        return etf
+    found = panel_ticker(word, bases.columns)
+    if found is not None:
+        return found
     known = [str(c) for c in bases.columns]
-    close = difflib.get_close_matches(candidate[:16], known, n=3, cutoff=0.5)
+    close = difflib.get_close_matches(word.upper().replace(".", "-")[:16], known, n=3, cutoff=0.5)
     message = T.UNKNOWN_TICKER.format(name=echo(word))
     if close:
         message += " " + T.CLOSEST.format(suggestions=", ".join(close))

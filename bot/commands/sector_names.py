@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from signals.market import SECTOR_ETFS, SECTOR_SIGNAL_ETFS
@@ -105,6 +106,16 @@ def resolve_sector(text: str) -> str | None:
     """The ETF a name means, or None."""
     key = normalise(text)
     return NAMES.get(key) or NAMES.get(key.replace(" ", ""))
+
+
+def panel_ticker(word: str, columns: Collection[str]) -> str | None:
+    """The ticker of `columns` a word names: as typed (BRK.B as BRK-B), or a sector name's
+    ETF; None when it names neither."""
+    candidate = word.upper().replace(".", "-")
+    if candidate in columns:
+        return candidate
+    etf = resolve_sector(word)
+    return etf if etf is not None and etf in columns else None
 
 
 def suggest_sectors(text: str, n: int = 3) -> list[str]:

@@ -8,7 +8,6 @@ gives a snapshot's note per figure that rests on such caps.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -17,17 +16,7 @@ import pandas as pd
 
 from bot.render import texts as T
 from bot.render.numbers import format_coverage
-
-
-def number(value: Any) -> float | None:
-    """A finite float, or None."""
-    if value is None or isinstance(value, bool | str):
-        return None
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
+from signals.indicators.json_values import finite_number as number
 
 
 def _day(value: Any) -> date | None:

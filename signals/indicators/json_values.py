@@ -23,6 +23,17 @@ def iso_day(value: Any) -> str | None:
     return None if ts is pd.NaT else ts.strftime("%Y-%m-%d")
 
 
+def finite_number(value: Any) -> float | None:
+    """A finite float, or None for anything else (None, NaN, pd.NA, inf, bools, strings)."""
+    if value is None or isinstance(value, bool | str):
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
 def json_safe(value: Any) -> Any:
     """A JSON-serialisable copy of `value` with every non-finite number as None."""
     if value is None or value is pd.NaT:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from signals.indicators.json_values import finite_number as _number
 from signals.rules.spec import RuleSpec
 from signals.rules.state import RuleState, Status
 
@@ -153,17 +154,6 @@ def cooldown_left(rule: RuleSpec, state: RuleState) -> int:
 
 def _past_op(above: bool) -> str:
     return "at_least" if above else "at_most"
-
-
-def _number(value: Any) -> float | None:
-    """A finite float, or None for missing (None, NaN, pd.NA, anything not a number)."""
-    if value is None or isinstance(value, bool | str):
-        return None
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
 
 
 def _label(value: Any) -> str | None:
