@@ -57,7 +57,12 @@ def _simulated_line() -> str:
 def _parts(text: str, simulated: bool) -> list[str]:
     """Split into parts within the limit; when there are several, each starts with "(i/n)"
     and, after the first, repeats the SIMULATED mark so no part can be mistaken for real."""
-    parts = split_lines(text, LIMIT - _RESERVE, utf16_len, atoms=_ATOMS)
+    return numbered(split_lines(text, LIMIT - _RESERVE, utf16_len, atoms=_ATOMS), simulated)
+
+
+def numbered(parts: list[str], simulated: bool) -> list[str]:
+    """Parts as they are when there is one; else each starts with "(i/n)" and, after the
+    first, repeats the SIMULATED mark (alerts and replies alike)."""
     if len(parts) < 2:
         return parts
     out = []

@@ -24,10 +24,9 @@ import re
 from dataclasses import dataclass
 
 from bot.model import Button, Reply
-from bot.platforms.telegram.render_alerts import escape
+from bot.platforms.telegram.render_alerts import escape, numbered
 from bot.render import (
     ICON_SIMULATED,
-    PART_OF,
     SEP,
     SIMULATED,
     block_lines,
@@ -128,18 +127,6 @@ def _pack(sections: list[str], limit: int) -> list[str]:
     return parts
 
 
-def _numbered(parts: list[str], simulated: bool) -> list[str]:
-    if len(parts) < 2:
-        return parts
-    out = []
-    for index, part in enumerate(parts, start=1):
-        prefix = PART_OF.format(index=index, total=len(parts))
-        if simulated and index > 1:
-            prefix += f" {ICON_SIMULATED} <b>{SIMULATED}</b>"
-        out.append(f"{prefix}\n{part}")
-    return out
-
-
 def _keyboard(buttons: tuple[Button, ...]) -> tuple[tuple[Button, ...], ...]:
     """Choices two to a row, refresh alone on the last row; buttons whose data cannot fit
     Telegram's 64 bytes are left out rather than cut (a cut command would run another)."""
@@ -157,7 +144,7 @@ def render_reply(reply: Reply) -> TelegramReply:
         whole = _pack(_sections(reply, CAPTION_LIMIT), CAPTION_LIMIT)
         if len(whole) == 1:
             return TelegramReply((), reply.chart.png, reply.chart.filename, whole[0], keyboard)
-    parts = _numbered(_pack(_sections(reply, LIMIT - _RESERVE), LIMIT - _RESERVE), reply.simulated)
+    parts = numbered(_pack(_sections(reply, LIMIT - _RESERVE), LIMIT - _RESERVE), reply.simulated)
     if reply.chart is None:
         return TelegramReply(tuple(parts), keyboard=keyboard)
     caption = _head(reply)  # short by construction: a title of at most 120 characters
