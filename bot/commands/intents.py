@@ -165,15 +165,6 @@ def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:
     return any(tuple(words[i : i + n]) == phrase for i in range(len(words) - n + 1))
 
 
-@dataclass
-class _Reading:
-    subjects: list[str]
-    period: str | None
-    day: str | None
-    chart: bool
-    versus: bool
-
-
 def _period(tokens: list[str], words: list[str], year: int | None) -> tuple[str | None, str]:
     """(period word, day) found in the text."""
     tokens = [t.strip(_STRIP) for t in tokens]

@@ -261,6 +261,3 @@ class Store:
         if ids:
             log.debug("worker %s claimed %d deliveries", worker, len(ids))
         return ids
-
-    def enabled_destinations(self, session: Session) -> list[DestinationRow]:
-        return list(session.scalars(select(DestinationRow).where(DestinationRow.enabled)))
